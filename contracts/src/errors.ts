@@ -1,0 +1,166 @@
+/**
+ * The one error hierarchy of the core. Each error names a stable problem type; the HTTP
+ * layer maps it to RFC 9457 problem+json. Details name fields and rules, never values:
+ * an error message must never echo personal data.
+ */
+
+export interface FieldIssue {
+  /** JSON pointer to the offending field, e.g. `/contacts/0/email`. */
+  pointer: string;
+  /** What is wrong, without the value. */
+  reason: string;
+}
+
+export abstract class CrmError extends Error {
+  abstract readonly problemType: string;
+  abstract readonly status: number;
+  abstract readonly title: string;
+  /** Extra members for the problem document. Must not hold personal data. */
+  extensions(): Record<string, unknown> {
+    return {};
+  }
+}
+
+export class ValidationFailed extends CrmError {
+  readonly problemType = 'validation-failed';
+  readonly status = 400;
+  readonly title = 'The request is not valid';
+  constructor(readonly issues: FieldIssue[]) {
+    super(
+      issues.length === 0
+        ? 'The request is not valid'
+        : issues.map((i) => `${i.pointer || '/'}: ${i.reason}`).slice(0, 5).join('; '),
+    );
+  }
+  override extensions() {
+    return { errors: this.issues };
+  }
+}
+
+export class UnknownCommandType extends CrmError {
+  readonly problemType = 'unknown-command-type';
+  readonly status = 404;
+  readonly title = 'Unknown command type';
+  constructor() {
+    super('The path segment commandType names no known command; see /openapi.json for the list');
+  }
+}
+
+export class UnsupportedMessageVersion extends CrmError {
+  readonly problemType = 'unsupported-version';
+  readonly status = 400;
+  readonly title = 'Unsupported message version';
+  constructor(type: string, version: number, latest: number) {
+    super(`${type} has no version ${version}; versions 1 to ${latest} are accepted`);
+  }
+}
+
+export class UnknownStream extends CrmError {
+  readonly problemType = 'unknown-stream';
+  readonly status = 404;
+  readonly title = 'Unknown stream';
+  constructor(readonly field: string, what: string) {
+    super(`${field} names no existing ${what}`);
+  }
+  override extensions() {
+    return { errors: [{ pointer: `/${this.field}`, reason: 'names nothing that exists' }] };
+  }
+}
+
+export class UnknownSubject extends CrmError {
+  readonly problemType = 'unknown-subject';
+  readonly status = 404;
+  readonly title = 'Unknown data subject';
+  constructor(readonly field?: string) {
+    super(field ? `${field} names no known data subject` : 'No known data subject has this id');
+  }
+}
+
+export class WrongExpectedVersion extends CrmError {
+  readonly problemType = 'version-conflict';
+  readonly status = 409;
+  readonly title = 'Version conflict';
+  constructor(
+    readonly streamId: string,
+    readonly expected: number | string,
+    readonly actual: number,
+  ) {
+    super(`Stream ${streamId} is at version ${actual}, not ${expected}`);
+  }
+  override extensions() {
+    return { streamId: this.streamId, expectedVersion: this.expected, actualVersion: this.actual };
+  }
+}
+
+export class SubjectErased extends CrmError {
+  readonly problemType = 'subject-erased';
+  readonly status = 409;
+  readonly title = 'Data subject erased';
+  constructor(readonly subjectId: string) {
+    super(`Data subject ${subjectId} has been erased; commands naming it are refused`);
+  }
+  override extensions() {
+    return { subjectId: this.subjectId };
+  }
+}
+
+export class SubjectKeyExists extends CrmError {
+  readonly problemType = 'subject-key-exists';
+  readonly status = 409;
+  readonly title = 'Data subject already has a key';
+  constructor(readonly subjectId: string) {
+    super(`Data subject ${subjectId} already has a key`);
+  }
+}
+
+export class DuplicateIdempotencyKey extends CrmError {
+  readonly problemType = 'duplicate-idempotency-key';
+  readonly status = 409;
+  readonly title = 'Idempotency key already used';
+  constructor(readonly key: string) {
+    super('This idempotency key has already been used');
+  }
+}
+
+export class IdempotencyKeyReused extends CrmError {
+  readonly problemType = 'idempotency-key-reused';
+  readonly status = 422;
+  readonly title = 'Idempotency key reused for another command';
+  constructor() {
+    super('The Idempotency-Key header (or commandId) was first used for another command type');
+  }
+}
+
+export class BusinessRuleViolation extends CrmError {
+  readonly problemType = 'business-rule-violation';
+  readonly status = 422;
+  readonly title = 'The command breaks a business rule';
+  constructor(
+    readonly rule: string,
+    detail: string,
+  ) {
+    super(detail);
+  }
+  override extensions() {
+    return { rule: this.rule };
+  }
+}
+
+export class Unauthenticated extends CrmError {
+  readonly problemType = 'unauthenticated';
+  readonly status = 401;
+  readonly title = 'Authentication required';
+}
+
+export class Forbidden extends CrmError {
+  readonly problemType = 'forbidden';
+  readonly status = 403;
+  readonly title = 'Not allowed for your roles';
+}
+
+/** A sealed value could not be opened although its key exists: tampering or a bug, never erasure. */
+export class SealBroken extends CrmError {
+  readonly problemType = 'seal-broken';
+  readonly status = 500;
+  readonly title = 'A sealed value failed authentication';
+}

@@ -1,0 +1,80 @@
+/** How one request of a batch ended: its own result or its own error. */
+export type Outcome<T> = { ok: true; value: T } | { ok: false; error: unknown };
+
+export interface GroupCommitOptions<Request, Result> {
+  /** Most requests per transaction; a longer queue is committed in several turns of the event loop. */
+  maxBatch: number;
+  /**
+   * Commits `batch` in one transaction and returns one outcome per request, in order.
+   * Throws when the transaction as a whole failed; every request of the batch is then rejected.
+   */
+  commitBatch(batch: readonly Request[]): Outcome<Result>[];
+}
+
+export interface GroupCommit<Request, Result> {
+  submit(request: Request): Promise<Result>;
+  /** Resolves once every request submitted so far has settled. */
+  drain(): Promise<void>;
+}
+
+interface Pending<Request, Result> {
+  request: Request;
+  resolve(result: Result): void;
+  reject(error: unknown): void;
+}
+
+/**
+ * Queues requests and commits them together on the next `setImmediate`, so that every append
+ * made during one turn of the event loop (e.g. by many concurrent HTTP requests) shares one
+ * transaction and one fsync. Order within a batch is submission order.
+ */
+export function createGroupCommit<Request, Result>(
+  options: GroupCommitOptions<Request, Result>,
+): GroupCommit<Request, Result> {
+  const maxBatch = Math.max(1, Math.floor(options.maxBatch));
+  const queue: Pending<Request, Result>[] = [];
+  let scheduled = false;
+  let drainWaiters: (() => void)[] = [];
+
+  function schedule(): void {
+    if (scheduled) return;
+    scheduled = true;
+    setImmediate(flush);
+  }
+
+  function flush(): void {
+    scheduled = false;
+    const batch = queue.splice(0, maxBatch);
+    try {
+      const outcomes = options.commitBatch(batch.map((p) => p.request));
+      batch.forEach((pending, i) => {
+        const outcome = outcomes[i];
+        if (!outcome) pending.reject(new Error('group commit returned no outcome for this request'));
+        else if (outcome.ok) pending.resolve(outcome.value);
+        else pending.reject(outcome.error);
+      });
+    } catch (error) {
+      for (const pending of batch) pending.reject(error);
+    }
+    // Yield to the event loop between batches so a long queue cannot starve readers.
+    if (queue.length > 0) schedule();
+    else {
+      const waiters = drainWaiters;
+      drainWaiters = [];
+      for (const wake of waiters) wake();
+    }
+  }
+
+  return {
+    submit(request) {
+      return new Promise<Result>((resolve, reject) => {
+        queue.push({ request, resolve, reject });
+        schedule();
+      });
+    },
+    drain() {
+      if (queue.length === 0 && !scheduled) return Promise.resolve();
+      return new Promise<void>((resolve) => drainWaiters.push(resolve));
+    },
+  };
+}

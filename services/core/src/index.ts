@@ -1,0 +1,3 @@
+export * from './ports/event-store.ts';
+export * from './ports/key-store.ts';
+export * from '@crm/contracts/errors';

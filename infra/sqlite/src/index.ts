@@ -1,1 +1,2 @@
 export * from './sqlite-event-store.ts';
+export * from './sqlite-key-store.ts';

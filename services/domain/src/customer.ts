@@ -26,7 +26,8 @@ import {
 } from '@crm/contracts';
 import type { CommandHandler, Decider, DomainEvent, Reference } from './decider.ts';
 import { ensure } from './rules.ts';
-import { customerStream, employeeStream } from './streams.ts';
+import { customerStream } from './streams.ts';
+import { employeeReference } from './employee.ts';
 
 export type CustomerEvent =
   | DomainEvent<'CustomerRegistered', EventOf<typeof CustomerRegistered>>
@@ -100,8 +101,14 @@ export const customerDecider: Decider<CustomerState, CustomerEvent> = {
 type Registered = Extract<CustomerState, { status: 'registered' }>;
 type Handler<C> = CommandHandler<C, CustomerState, CustomerEvent>;
 
-const employeeReference = (field: string, id: string | undefined): Reference[] =>
-  id ? [{ name: field, streamId: employeeStream(id), field, what: 'employee' }] : [];
+/** A reference to the customer a command names: it must exist. */
+export const customerReference = (customerId: string): Reference => ({
+  name: 'customer',
+  streamId: customerStream(customerId),
+  field: 'customerId',
+  what: 'customer',
+  decider: customerDecider,
+});
 
 const existing = (customerId: string) => ({
   id: customerId,

@@ -1,8 +1,9 @@
 import type { CommandOf, DealLost, DealOpened, DealStageMoved, DealWon, EventOf, LoseDeal, MoveDealStage, OpenDeal, WinDeal } from '@crm/contracts';
-import type { CustomerState } from './customer.ts';
+import { customerReference, type CustomerState } from './customer.ts';
+import { employeeReference } from './employee.ts';
 import type { CommandHandler, Decider, DomainEvent } from './decider.ts';
 import { ensure } from './rules.ts';
-import { customerStream, dealStream, employeeStream } from './streams.ts';
+import { dealStream } from './streams.ts';
 
 export type DealEvent =
   | DomainEvent<'DealOpened', EventOf<typeof DealOpened>>
@@ -51,8 +52,8 @@ const OpenDealHandler: Handler<CommandOf<typeof OpenDeal>> = {
     return { id, streamId: dealStream(id), create: true, what: 'deal' };
   },
   references: (c) => [
-    { name: 'customer', streamId: customerStream(c.customerId), field: 'customerId', what: 'customer' },
-    { name: 'owner', streamId: employeeStream(c.ownerId), field: 'ownerId', what: 'employee' },
+    customerReference(c.customerId),
+    ...employeeReference('ownerId', c.ownerId),
   ],
   decide: (c, _, ctx) => {
     const customer = ctx.related.customer as CustomerState;

@@ -39,6 +39,9 @@ export interface Reference {
   field: string;
   /** What it is, e.g. 'customer'. */
   what: string;
+  /** Folds the referenced stream. */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  decider: Decider<any, any>;
 }
 
 export interface CommandHandler<Command, State, Event extends DomainEvent> {

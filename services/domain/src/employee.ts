@@ -10,7 +10,7 @@ import type {
   HireEmployee,
   RecordAbsence,
 } from '@crm/contracts';
-import type { CommandHandler, Decider, DomainEvent } from './decider.ts';
+import type { CommandHandler, Decider, DomainEvent, Reference } from './decider.ts';
 import { ensure } from './rules.ts';
 import { employeeStream } from './streams.ts';
 
@@ -40,6 +40,10 @@ export const employeeDecider: Decider<EmployeeState, EmployeeEvent> = {
   },
   ownerOf: (state) => (state.status === 'unknown' ? undefined : state.employeeId),
 };
+
+/** A reference to an employee named by a command field (an account owner, an agent): it must exist. */
+export const employeeReference = (field: string, id: string | undefined): Reference[] =>
+  id ? [{ name: field, streamId: employeeStream(id), field, what: 'employee', decider: employeeDecider }] : [];
 
 type Handler<C> = CommandHandler<C, EmployeeState, EmployeeEvent>;
 type Employed = Extract<EmployeeState, { status: 'employed' }>;

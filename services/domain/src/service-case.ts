@@ -12,10 +12,11 @@ import type {
   ServiceCaseReopened,
   ServiceCaseResolved,
 } from '@crm/contracts';
-import { consentSubject, type CustomerState } from './customer.ts';
-import type { CommandHandler, Decider, DomainEvent, Reference } from './decider.ts';
+import { consentSubject, customerReference, type CustomerState } from './customer.ts';
+import { employeeReference } from './employee.ts';
+import type { CommandHandler, Decider, DomainEvent } from './decider.ts';
 import { ensure } from './rules.ts';
-import { customerStream, employeeStream, serviceCaseStream } from './streams.ts';
+import { serviceCaseStream } from './streams.ts';
 
 export type ServiceCaseEvent =
   | DomainEvent<'ServiceCaseOpened', EventOf<typeof ServiceCaseOpened>>
@@ -48,8 +49,6 @@ export const serviceCaseDecider: Decider<ServiceCaseState, ServiceCaseEvent> = {
 type Handler<C> = CommandHandler<C, ServiceCaseState, ServiceCaseEvent>;
 type Known = Exclude<ServiceCaseState, { status: 'unknown' }>;
 
-const agentReference = (field: string, id: string | undefined): Reference[] =>
-  id ? [{ name: field, streamId: employeeStream(id), field, what: 'employee' }] : [];
 const existing = (caseId: string) => ({ id: caseId, streamId: serviceCaseStream(caseId), create: false, field: 'caseId', what: 'service case' });
 
 function known(state: ServiceCaseState): Known {
@@ -64,8 +63,8 @@ const OpenServiceCaseHandler: Handler<CommandOf<typeof OpenServiceCase>> = {
     return { id, streamId: serviceCaseStream(id), create: true, what: 'service case' };
   },
   references: (c) => [
-    { name: 'customer', streamId: customerStream(c.customerId), field: 'customerId', what: 'customer' },
-    ...agentReference('assignedAgentId', c.assignedAgentId),
+    customerReference(c.customerId),
+    ...employeeReference('assignedAgentId', c.assignedAgentId),
   ],
   decide: (c, _, ctx) => {
     const customer = ctx.related.customer as CustomerState;
@@ -79,7 +78,7 @@ const OpenServiceCaseHandler: Handler<CommandOf<typeof OpenServiceCase>> = {
 const AddCaseNoteHandler: Handler<CommandOf<typeof AddCaseNote>> = {
   decider: serviceCaseDecider,
   target: (c) => existing(c.caseId),
-  references: (c) => agentReference('authorAgentId', c.authorAgentId),
+  references: (c) => employeeReference('authorAgentId', c.authorAgentId),
   decide: (c, state, ctx) => {
     const s = known(state);
     ensure(s.status === 'open', 'case-resolved', 'the case is resolved; reopen it before adding notes');
@@ -91,7 +90,7 @@ const AddCaseNoteHandler: Handler<CommandOf<typeof AddCaseNote>> = {
 const AssignServiceCaseHandler: Handler<CommandOf<typeof AssignServiceCase>> = {
   decider: serviceCaseDecider,
   target: (c) => existing(c.caseId),
-  references: (c) => agentReference('agentId', c.agentId),
+  references: (c) => employeeReference('agentId', c.agentId),
   decide: (c, state) => {
     known(state);
     return [{ type: 'ServiceCaseAssigned', data: c }];

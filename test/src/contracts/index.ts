@@ -1,1 +1,2 @@
+export * from './event-store.contract.ts';
 export * from './key-store.contract.ts';

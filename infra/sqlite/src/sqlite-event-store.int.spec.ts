@@ -1,0 +1,190 @@
+import { after, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { randomUUID } from 'node:crypto';
+import Database from 'better-sqlite3';
+import { WrongExpectedVersion, type EventToAppend } from '@crm/core';
+// By path, not by package: @crm/test depends on @crm/sqlite, and a dependency back would be a cycle.
+import { eventStoreContract } from '../../../test/src/contracts/index.ts';
+import { openEventStoreConnection } from './connection.ts';
+import { openSqliteEventStore, type SqliteCommitInfo } from './sqlite-event-store.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'crm-sqlite-event-store-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+const freshPath = () => join(dir, `${randomUUID()}.db`);
+
+eventStoreContract('sqlite', {
+  open: async () => openSqliteEventStore({ path: freshPath() }),
+  crashWriter: {
+    module: fileURLToPath(new URL('./sqlite-event-store.ts', import.meta.url)),
+    exportName: 'openSqliteEventStore',
+    freshLocator: async () => ({ path: freshPath() }),
+  },
+});
+
+function events(count: number, tag = 'e'): EventToAppend[] {
+  return Array.from({ length: count }, (_, n) => ({
+    eventId: randomUUID(),
+    type: 'ProbeRecorded',
+    schemaVersion: 1,
+    data: { tag, n },
+    metadata: { subjectIds: [] },
+  }));
+}
+
+describe('SQLite event store', () => {
+  test('group commit: appends made in one tick share one transaction', async () => {
+    const commits: SqliteCommitInfo[] = [];
+    const store = openSqliteEventStore({ path: freshPath(), onCommit: (c) => commits.push(c) });
+    try {
+      const results = await Promise.all(
+        Array.from({ length: 50 }, (_, i) => store.append(`s-${i}`, events(2), { expectedVersion: 'no-stream' })),
+      );
+      assert.equal(results.length, 50);
+      await new Promise((resolve) => setImmediate(resolve)); // onCommit runs off the commit path
+      assert.ok(commits.length < 50, `50 appends took ${commits.length} transactions`);
+      assert.equal(commits.reduce((sum, c) => sum + c.appends, 0), 50);
+      assert.equal(await store.headPosition(), 100);
+    } finally {
+      await store.close();
+    }
+  });
+
+  test('group commit: a batch never exceeds maxAppendsPerCommit and failures are counted', async () => {
+    const commits: SqliteCommitInfo[] = [];
+    const store = openSqliteEventStore({ path: freshPath(), maxAppendsPerCommit: 10, onCommit: (c) => commits.push(c) });
+    try {
+      const settled = await Promise.allSettled(
+        Array.from({ length: 25 }, (_, i) => store.append('one', events(1), { expectedVersion: i === 7 ? 99 : 'any' })),
+      );
+      await new Promise((resolve) => setImmediate(resolve));
+      assert.equal(settled.filter((s) => s.status === 'rejected').length, 1);
+      assert.deepEqual(commits.map((c) => c.appends), [10, 10, 5]);
+      assert.deepEqual(commits.map((c) => c.failed), [1, 0, 0]);
+      assert.equal((await store.readStream('one')).length, 24);
+    } finally {
+      await store.close();
+    }
+  });
+
+  test('appends to one stream made in one tick apply in call order', async () => {
+    const store = openSqliteEventStore({ path: freshPath() });
+    try {
+      const [a, b, c] = await Promise.all([
+        store.append('s', events(2, 'a'), { expectedVersion: 'no-stream' }),
+        store.append('s', events(1, 'b'), { expectedVersion: 2 }),
+        store.append('s', events(1, 'c'), { expectedVersion: 3 }),
+      ]);
+      assert.deepEqual([a.lastPosition, b.lastPosition, c.lastPosition], [2, 3, 4]);
+      assert.deepEqual((await store.readStream('s')).map((e) => (e.data as { tag: string }).tag), ['a', 'a', 'b', 'c']);
+    } finally {
+      await store.close();
+    }
+  });
+
+  test('a duplicate event id fails only its own append', async () => {
+    const store = openSqliteEventStore({ path: freshPath() });
+    try {
+      const [first] = events(1);
+      assert.ok(first);
+      await store.append('s', [first]);
+      const [dup, ok] = await Promise.allSettled([
+        store.append('t', [...events(2), first]),
+        store.append('u', events(1)),
+      ]);
+      assert.equal(dup?.status, 'rejected');
+      assert.equal(ok?.status, 'fulfilled');
+      assert.deepEqual(await store.readStream('t'), []);
+      assert.equal(await store.headPosition(), 2);
+    } finally {
+      await store.close();
+    }
+  });
+
+  test('close() waits for queued appends; the file keeps them and positions continue on reopen', async () => {
+    const path = freshPath();
+    const store = openSqliteEventStore({ path });
+    const pending = store.append('s', events(3));
+    await store.close();
+    assert.equal((await pending).lastPosition, 3);
+    await assert.rejects(store.append('s', events(1)), /closed/);
+    await assert.rejects(store.readAll(), /closed/);
+
+    const reopened = openSqliteEventStore({ path });
+    try {
+      assert.equal(await reopened.headPosition(), 3);
+      await assert.rejects(reopened.append('s', events(1), { expectedVersion: 0 }), WrongExpectedVersion);
+      assert.equal((await reopened.append('s', events(1), { expectedVersion: 3 })).firstPosition, 4);
+    } finally {
+      await reopened.close();
+    }
+  });
+
+  test('durable (default) syncs FULL, durable: false syncs NORMAL; both use WAL', () => {
+    for (const [durable, synchronous] of [[true, 2], [false, 1]] as const) {
+      const db = openEventStoreConnection({ path: freshPath(), durable, busyTimeoutMs: 1000 });
+      try {
+        assert.equal(db.pragma('synchronous', { simple: true }), synchronous);
+        assert.equal(db.pragma('journal_mode', { simple: true }), 'wal');
+        assert.equal(db.pragma('busy_timeout', { simple: true }), 1000);
+      } finally {
+        db.close();
+      }
+    }
+  });
+
+  test('durable: false stores and reads back like the default', async () => {
+    const path = freshPath();
+    const store = openSqliteEventStore({ path, durable: false });
+    await store.append('s', events(2));
+    await store.close();
+    const reopened = openSqliteEventStore({ path, durable: false });
+    try {
+      assert.deepEqual((await reopened.readStream('s')).map((e) => e.streamVersion), [1, 2]);
+    } finally {
+      await reopened.close();
+    }
+  });
+
+  test('two stores on one file: expectations hold across them and polling sees the other writer', async () => {
+    const path = freshPath();
+    const reader = openSqliteEventStore({ path, pollIntervalMs: 20 });
+    const writer = openSqliteEventStore({ path });
+    const controller = new AbortController();
+    try {
+      const seen: number[] = [];
+      const subscription = (async () => {
+        for await (const event of reader.subscribe({ signal: controller.signal })) {
+          seen.push(event.globalPosition);
+          if (seen.length === 3) controller.abort();
+        }
+      })();
+      await writer.append('s', events(2), { expectedVersion: 'no-stream' });
+      await assert.rejects(reader.append('s', events(1), { expectedVersion: 'no-stream' }), WrongExpectedVersion);
+      await reader.append('s', events(1), { expectedVersion: 2 });
+      await subscription;
+      assert.deepEqual(seen, [1, 2, 3]);
+    } finally {
+      controller.abort();
+      await reader.close();
+      await writer.close();
+    }
+  });
+
+  test('the events table is append-only', async () => {
+    const path = freshPath();
+    const store = openSqliteEventStore({ path });
+    await store.append('s', events(2));
+    await store.close();
+    const db = new Database(path);
+    try {
+      assert.throws(() => db.prepare('DELETE FROM events').run(), /append-only/);
+      assert.throws(() => db.prepare("UPDATE events SET type = 'x'").run(), /append-only/);
+    } finally {
+      db.close();
+    }
+  });
+});

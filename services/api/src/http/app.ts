@@ -1,0 +1,53 @@
+import express, { type Express } from 'express';
+import { openApiDocument, problemTypeUri } from '@crm/contracts';
+import type { CrmRuntime } from '../runtime.ts';
+import { createTokenVerifier } from './auth.ts';
+import { commandRoutes } from './commands.ts';
+import { problemHandler, sendProblem } from './problem.ts';
+
+/** The HTTP API of one CRM process. */
+export function createApp(runtime: CrmRuntime): Express {
+  const { config, logger } = runtime;
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  app.set('query parser', 'simple');
+
+  app.use((req, res, next) => {
+    const started = process.hrtime.bigint();
+    res.on('finish', () => {
+      logger.debug('request', {
+        method: req.method,
+        route: req.route?.path ?? 'unmatched',
+        status: res.statusCode,
+        ms: Number(process.hrtime.bigint() - started) / 1e6,
+      });
+    });
+    next();
+  });
+
+  const openapi = openApiDocument();
+  app.get('/openapi.json', (_req, res) => {
+    res.json(openapi);
+  });
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+  app.get('/readyz', async (_req, res) => {
+    try {
+      await runtime.eventStore.headPosition();
+      await runtime.keyStore.stats();
+      res.json({ status: 'ready' });
+    } catch {
+      res.status(503).json({ status: 'not ready' });
+    }
+  });
+
+  app.use(commandRoutes({ commands: runtime.commands, authenticate: createTokenVerifier(config.auth) }));
+
+  app.use((req, res) => {
+    sendProblem(res, { type: problemTypeUri('not-found'), title: 'Not found', status: 404, detail: 'No such endpoint; see /openapi.json', instance: req.path });
+  });
+  app.use(problemHandler(logger));
+  return app;
+}

@@ -20,13 +20,13 @@ export interface CatchUpOptions {
 export async function* catchUpSubscription(options: CatchUpOptions): AsyncGenerator<RecordedEvent> {
   const { signal, pageSize } = options;
   let position = options.after;
-  while (true) {
+  while (!signal.aborted) {
     const page = options.readPage(position, pageSize);
     for (const event of page) {
       yield event;
       position = event.globalPosition;
       // The consumer may have aborted (or closed the store) while it held this event.
-
+      if (signal.aborted) return;
     }
     if (page.length < pageSize) await options.commits.next(options.pollIntervalMs, signal);
   }

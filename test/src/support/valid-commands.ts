@@ -78,7 +78,7 @@ export function validCommandBodies(world: World, marker = 'Seed'): Record<string
     OpenDeal: { customerId, title: 'Upsell', amountMinor: 500_00, currency: 'EUR', ownerId: employeeId },
     MoveDealStage: { dealId, stage: 'proposal' },
     WinDeal: { dealId },
-    LoseDeal: { dealId },
+    LoseDeal: { dealId, reason: 'competitor' },
     HireEmployee: hireEmployee(marker),
     ChangeEmployeePosition: { employeeId, position: 'Senior Agent', salaryBand: 'B4', effectiveDate: '2021-01-01' },
     RecordAbsence: { employeeId, kind: 'sick-leave', from: '2021-02-01', to: '2021-02-03' },

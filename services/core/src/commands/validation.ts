@@ -21,17 +21,30 @@ function sizeUnit(origin: string): string {
 }
 
 /**
+ * Whether `path` names a value present in `input`. Zod 4 leaves `issue.input` out unless
+ * asked to report it, so "missing" is decided here from the input itself.
+ */
+function isPresent(input: unknown, path: readonly PropertyKey[]): boolean {
+  let node = input;
+  for (const segment of path) {
+    if (node === null || typeof node !== 'object' || !Object.hasOwn(node, segment)) return false;
+    node = (node as Record<PropertyKey, unknown>)[segment];
+  }
+  return node !== undefined;
+}
+
+/**
  * Turns zod issues into field issues of our own wording. Zod's messages are not used,
  * except the ones the contracts wrote themselves, since some messages quote the input.
  */
-export function fieldIssues(issues: readonly z.core.$ZodIssue[]): FieldIssue[] {
+export function fieldIssues(issues: readonly z.core.$ZodIssue[], input?: unknown): FieldIssue[] {
   return issues.flatMap((issue): FieldIssue[] => {
     const at = pointer(issue.path);
     switch (issue.code) {
       case 'unrecognized_keys':
         return issue.keys.map((key) => ({ pointer: pointer([...issue.path, key]), reason: 'is not a known field' }));
       case 'invalid_type':
-        return [{ pointer: at, reason: issue.input === undefined ? 'is required' : `must be of type ${issue.expected}` }];
+        return [{ pointer: at, reason: isPresent(input, issue.path) ? `must be of type ${issue.expected}` : 'is required' }];
       case 'too_big':
         return [{ pointer: at, reason: `must be at most ${String(issue.maximum)}${sizeUnit(issue.origin)}` }];
       case 'too_small':
@@ -55,6 +68,6 @@ export function parseOrThrow<S extends z.ZodType>(schema: S, input: unknown): z.
     throw new ValidationFailed([{ pointer: '', reason: 'the body must be a JSON object' }]);
   }
   const result = schema.safeParse(input);
-  if (!result.success) throw new ValidationFailed(fieldIssues(result.error.issues));
+  if (!result.success) throw new ValidationFailed(fieldIssues(result.error.issues, input));
   return result.data;
 }

@@ -25,6 +25,18 @@ eventStoreContract('sqlite', {
   },
 });
 
+// Again with tiny pages and transactions, so paging in readAll/subscribe and multi-transaction
+// group commits run under the whole contract too.
+const tiny = { batchSize: 3, maxAppendsPerCommit: 4 };
+eventStoreContract('sqlite, 3-event pages, 4 appends per commit', {
+  open: async () => openSqliteEventStore({ path: freshPath(), ...tiny }),
+  crashWriter: {
+    module: fileURLToPath(new URL('./sqlite-event-store.ts', import.meta.url)),
+    exportName: 'openSqliteEventStore',
+    freshLocator: async () => ({ path: freshPath(), ...tiny }),
+  },
+});
+
 function events(count: number, tag = 'e'): EventToAppend[] {
   return Array.from({ length: count }, (_, n) => ({
     eventId: randomUUID(),
@@ -35,7 +47,7 @@ function events(count: number, tag = 'e'): EventToAppend[] {
   }));
 }
 
-describe('SQLite event store', () => {
+describe('SQLite event store', { timeout: 30_000 }, () => {
   test('group commit: appends made in one tick share one transaction', async () => {
     const commits: SqliteCommitInfo[] = [];
     const store = openSqliteEventStore({ path: freshPath(), onCommit: (c) => commits.push(c) });
@@ -171,6 +183,29 @@ describe('SQLite event store', () => {
       controller.abort();
       await reader.close();
       await writer.close();
+    }
+  });
+
+  test('a commit in this process wakes its subscribers without waiting for the poll', async () => {
+    // An hour-long poll: only the in-process commit signal can deliver the live event.
+    const store = openSqliteEventStore({ path: freshPath(), pollIntervalMs: 3_600_000 });
+    const controller = new AbortController();
+    try {
+      const subscription = (async () => {
+        const seen: number[] = [];
+        for await (const event of store.subscribe({ signal: controller.signal })) {
+          seen.push(event.globalPosition);
+          if (seen.length === 2) return seen;
+        }
+        return seen;
+      })();
+      await store.append('s', events(1));
+      await new Promise((resolve) => setTimeout(resolve, 20)); // let the subscriber go idle
+      await store.append('s', events(1));
+      assert.deepEqual(await subscription, [1, 2]);
+    } finally {
+      controller.abort();
+      await store.close();
     }
   });
 

@@ -19,8 +19,8 @@ export interface CrmUnderTest extends RunningCrm {
 }
 
 /** Starts a CRM in this process on a free port, on the embedded default in a fresh temp data directory. */
-export async function startCrmUnderTest(env: Record<string, string> = {}): Promise<CrmUnderTest> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'crm-test-'));
+export async function startCrmUnderTest(env: Record<string, string> = {}, options: { dataDir?: string } = {}): Promise<CrmUnderTest> {
+  const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'crm-test-'));
   const config = loadConfig({ CRM_DATA_DIR: dataDir, CRM_PORT: '0', CRM_JWT_SECRET: TEST_JWT_SECRET, CRM_LOG_LEVEL: 'debug', ...env });
   const logs: string[] = [];
   const logger = createLogger({ level: config.logLevel, write: (line) => logs.push(line) });

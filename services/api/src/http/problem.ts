@@ -52,8 +52,10 @@ export function problemHandler(logger: Logger): ErrorRequestHandler {
       sendProblem(res, { ...bodyError, type: problemTypeUri(bodyError.type), instance: req.path });
       return;
     }
+    // Only the error's name and where it was thrown: a foreign error's message may quote input.
     const name = error instanceof Error ? error.name : typeof error;
-    logger.error('unexpected error', { error: name, message: error instanceof Error ? error.message : undefined, path: req.path });
+    const thrownAt = error instanceof Error ? error.stack?.split('\n').find((line) => line.trim().startsWith('at '))?.trim() : undefined;
+    logger.error('unexpected error', { error: name, thrownAt, path: req.path });
     sendProblem(res, {
       type: problemTypeUri('internal-error'),
       title: 'Internal error',

@@ -9,6 +9,7 @@ import Database from 'better-sqlite3';
 import { WrongExpectedVersion, type EventToAppend } from '@crm/core';
 // By path, not by package: @crm/test depends on @crm/sqlite, and a dependency back would be a cycle.
 import { eventStoreContract } from '../../../test/src/contracts/index.ts';
+import { within } from '../../../test/src/contracts/event-store-fixtures.ts';
 import { openEventStoreConnection } from './connection.ts';
 import { openSqliteEventStore, type SqliteCommitInfo } from './sqlite-event-store.ts';
 
@@ -177,7 +178,7 @@ describe('SQLite event store', { timeout: 30_000 }, () => {
       await writer.append('s', events(2), { expectedVersion: 'no-stream' });
       await assert.rejects(reader.append('s', events(1), { expectedVersion: 'no-stream' }), WrongExpectedVersion);
       await reader.append('s', events(1), { expectedVersion: 2 });
-      await subscription;
+      await within(subscription, 5_000, 'polling sees the append of the other store');
       assert.deepEqual(seen, [1, 2, 3]);
     } finally {
       controller.abort();
@@ -202,7 +203,7 @@ describe('SQLite event store', { timeout: 30_000 }, () => {
       await store.append('s', events(1));
       await new Promise((resolve) => setTimeout(resolve, 20)); // let the subscriber go idle
       await store.append('s', events(1));
-      assert.deepEqual(await subscription, [1, 2]);
+      assert.deepEqual(await within(subscription, 5_000, 'the live event arrives'), [1, 2]);
     } finally {
       controller.abort();
       await store.close();

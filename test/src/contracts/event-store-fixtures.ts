@@ -1,3 +1,4 @@
+import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import type { EventMetadata, EventStore, EventToAppend, RecordedEvent } from '@crm/core';
 
@@ -20,8 +21,11 @@ export function probeEvents(count: number, tag = 'probe'): EventToAppend[] {
 export async function readEverything(store: EventStore): Promise<RecordedEvent[]> {
   const events: RecordedEvent[] = [];
   for (;;) {
-    const page = await store.readAll({ after: events.at(-1)?.globalPosition ?? 0 });
+    const after = events.at(-1)?.globalPosition ?? 0;
+    const page = await store.readAll({ after });
     if (page.length === 0) return events;
+    // Also keeps a store that ignores `after` from looping here for ever.
+    assert.ok((page[0]?.globalPosition ?? 0) > after, `readAll({ after: ${after} }) returns only later events`);
     events.push(...page);
   }
 }

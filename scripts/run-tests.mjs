@@ -1,6 +1,12 @@
 #!/usr/bin/env node
 // One test runner for the whole tree: node:test over every *.spec.ts outside node_modules.
+//
 // Usage: node scripts/run-tests.mjs [path-substring ...]
+//
+// Suites that need a real engine (PostgreSQL, Kafka, FerretDB) read CRM_PG_URL,
+// CRM_KAFKA_URL and CRM_MONGO_URL. When none is set, this script brings all three up on
+// loopback through infra/local/engines.mjs before the run and down after it.
+// CRM_TEST_ENGINES=none runs without them: those suites then say by name that they did not run.
 import { readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { spawnSync } from 'node:child_process';
@@ -23,9 +29,31 @@ if (files.length === 0) {
   console.error('no test files matched');
   process.exit(1);
 }
-const result = spawnSync(
-  process.execPath,
-  ['--import', 'tsx', '--test', '--test-reporter=spec', '--test-concurrency=2', ...files],
-  { cwd: root, stdio: 'inherit', env: { ...process.env, CRM_LOG_LEVEL: process.env.CRM_LOG_LEVEL ?? 'silent' } },
-);
-process.exit(result.status ?? 1);
+
+const env = { ...process.env, CRM_LOG_LEVEL: process.env.CRM_LOG_LEVEL ?? 'silent' };
+const engineVars = ['CRM_PG_URL', 'CRM_KAFKA_URL', 'CRM_MONGO_URL'];
+const startEngines = process.env.CRM_TEST_ENGINES !== 'none' && engineVars.every((name) => !process.env[name]);
+const engines = (command) =>
+  spawnSync(process.execPath, ['infra/local/engines.mjs', command], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8' });
+
+if (startEngines) {
+  const up = engines('up');
+  if (up.status !== 0) {
+    console.error('could not bring the test engines up (see above); CRM_TEST_ENGINES=none runs without them');
+    process.exit(1);
+  }
+  for (const match of up.stdout.matchAll(/^export (\w+)=(.*)$/gm)) env[match[1]] = match[2].replace(/^'(.*)'$/, '$1');
+}
+
+let status = 1;
+try {
+  const result = spawnSync(
+    process.execPath,
+    ['--import', 'tsx', '--test', '--test-reporter=spec', '--test-concurrency=2', ...files],
+    { cwd: root, stdio: 'inherit', env },
+  );
+  status = result.status ?? 1;
+} finally {
+  if (startEngines) engines('down');
+}
+process.exit(status);

@@ -10,3 +10,4 @@ export * from './commands/command-service.ts';
 export * from './commands/stream-states.ts';
 export * from './commands/validation.ts';
 export * from './logging/logger.ts';
+export * from './ports/bus.ts';

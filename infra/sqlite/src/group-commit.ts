@@ -6,9 +6,10 @@ export interface GroupCommitOptions<Request, Result> {
   maxBatch: number;
   /**
    * Commits `batch` in one transaction and returns one outcome per request, in order.
-   * Throws when the transaction as a whole failed; every request of the batch is then rejected.
+   * Throws (or rejects) when the transaction as a whole failed; every request of the batch
+   * is then rejected. Never called again before the previous call settled.
    */
-  commitBatch(batch: readonly Request[]): Outcome<Result>[];
+  commitBatch(batch: readonly Request[]): Outcome<Result>[] | Promise<Outcome<Result>[]>;
 }
 
 export interface GroupCommit<Request, Result> {
@@ -34,19 +35,22 @@ export function createGroupCommit<Request, Result>(
   const maxBatch = Math.max(1, Math.floor(options.maxBatch));
   const queue: Pending<Request, Result>[] = [];
   let scheduled = false;
+  // One transaction at a time: what arrives while one commits forms the next batch.
+  let committing = false;
   let drainWaiters: (() => void)[] = [];
 
   function schedule(): void {
-    if (scheduled) return;
+    if (scheduled || committing) return;
     scheduled = true;
-    setImmediate(flush);
+    setImmediate(() => void flush());
   }
 
-  function flush(): void {
+  async function flush(): Promise<void> {
     scheduled = false;
+    committing = true;
     const batch = queue.splice(0, maxBatch);
     try {
-      const outcomes = options.commitBatch(batch.map((p) => p.request));
+      const outcomes = await options.commitBatch(batch.map((p) => p.request));
       batch.forEach((pending, i) => {
         const outcome = outcomes[i];
         if (!outcome) pending.reject(new Error('group commit returned no outcome for this request'));
@@ -55,6 +59,8 @@ export function createGroupCommit<Request, Result>(
       });
     } catch (error) {
       for (const pending of batch) pending.reject(error);
+    } finally {
+      committing = false;
     }
     // Yield to the event loop between batches so a long queue cannot starve readers.
     if (queue.length > 0) schedule();
@@ -73,7 +79,7 @@ export function createGroupCommit<Request, Result>(
       });
     },
     drain() {
-      if (queue.length === 0 && !scheduled) return Promise.resolve();
+      if (queue.length === 0 && !scheduled && !committing) return Promise.resolve();
       return new Promise<void>((resolve) => drainWaiters.push(resolve));
     },
   };

@@ -1,2 +1,3 @@
 export * from './sqlite-event-store.ts';
 export * from './sqlite-key-store.ts';
+export * from './sqlite-checkpoint-store.ts';

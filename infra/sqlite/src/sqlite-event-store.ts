@@ -1,9 +1,10 @@
 import type { AppendResult, EventStore, RecordedEvent } from '@crm/core';
-import { prepareAppendBatch, type AppendRequest } from './append-batch.ts';
+import type { AppendRequest } from './append-batch.ts';
 import { catchUpSubscription } from './catch-up-subscription.ts';
 import { createCommitSignal } from './commit-signal.ts';
 import { openEventStoreConnection } from './connection.ts';
 import { prepareEventReads } from './event-reads.ts';
+import { startEventWriter } from './event-writer.ts';
 import { createGroupCommit } from './group-commit.ts';
 
 export interface SqliteEventStoreOptions {
@@ -33,17 +34,18 @@ export interface SqliteCommitInfo {
   failed: number;
 }
 
-/** The embedded event store: one SQLite file in WAL mode, appends group-committed. */
+/**
+ * The embedded event store: one SQLite file in WAL mode. Appends are group-committed on a
+ * writer thread (one transaction, one fsync per group); reads run on the calling thread.
+ */
 export function openSqliteEventStore(options: SqliteEventStoreOptions): EventStore {
   const batchSize = positiveInteger(options.batchSize ?? 1000, 'batchSize');
   const pollIntervalMs = options.pollIntervalMs ?? 250;
-  const db = openEventStoreConnection({
-    path: options.path,
-    durable: options.durable ?? true,
-    busyTimeoutMs: options.busyTimeoutMs ?? 5000,
-  });
+  const connection = { path: options.path, durable: options.durable ?? true, busyTimeoutMs: options.busyTimeoutMs ?? 5000 };
+  // Opened (and migrated) here first, so the writer thread finds the schema in place.
+  const db = openEventStoreConnection(connection);
   const reads = prepareEventReads(db);
-  const appendBatch = prepareAppendBatch(db);
+  const writer = startEventWriter(connection);
   const commits = createCommitSignal();
   // Aborted by close(): ends every live subscription.
   const closed = new AbortController();
@@ -51,8 +53,8 @@ export function openSqliteEventStore(options: SqliteEventStoreOptions): EventSto
 
   const groupCommit = createGroupCommit<AppendRequest, AppendResult>({
     maxBatch: options.maxAppendsPerCommit ?? 1000,
-    commitBatch(batch) {
-      const outcomes = appendBatch(batch);
+    async commitBatch(batch) {
+      const outcomes = await writer.commit(batch);
       const failed = outcomes.filter((o) => !o.ok).length;
       if (failed < outcomes.length) commits.notify();
       const onCommit = options.onCommit;
@@ -111,6 +113,7 @@ export function openSqliteEventStore(options: SqliteEventStoreOptions): EventSto
       closing ??= (async () => {
         await groupCommit.drain();
         closed.abort();
+        await writer.close();
         db.close();
       })();
       return closing;

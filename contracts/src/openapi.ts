@@ -22,13 +22,23 @@ function markPersonal(schema: JsonSchema, paths: string[]): JsonSchema {
   return schema;
 }
 
-export function commandRequestSchema(contract: CommandContract): z.ZodType {
-  const base = contract.schema as unknown as z.ZodObject;
-  return base.extend(commandEnvelope);
+const requestSchemas = new WeakMap<z.ZodType, z.ZodType>();
+
+/**
+ * The schema of a command request body: the command's fields plus the envelope. Built once
+ * per schema: zod compiles a schema on first use, so a fresh one per request is expensive.
+ */
+export function commandRequestSchema(schema: z.ZodType): z.ZodType {
+  let request = requestSchemas.get(schema);
+  if (!request) {
+    request = (schema as unknown as z.ZodObject).extend(commandEnvelope);
+    requestSchemas.set(schema, request);
+  }
+  return request;
 }
 
 function commandJsonSchema(contract: CommandContract): JsonSchema {
-  const schema = z.toJSONSchema(commandRequestSchema(contract), { io: 'input', unrepresentable: 'any' }) as JsonSchema;
+  const schema = z.toJSONSchema(commandRequestSchema(contract.schema), { io: 'input', unrepresentable: 'any' }) as JsonSchema;
   delete schema.$schema;
   return markPersonal(schema, contract.personal);
 }

@@ -22,8 +22,16 @@ interface Located {
   value: unknown;
 }
 
-function segments(path: string): string[] {
-  return path.split('.');
+// Paths come from the contracts, a small fixed set: split each once.
+const splitPaths = new Map<string, readonly string[]>();
+
+function segments(path: string): readonly string[] {
+  let parts = splitPaths.get(path);
+  if (!parts) {
+    parts = path.split('.');
+    if (splitPaths.size < 10_000) splitPaths.set(path, parts);
+  }
+  return parts;
 }
 
 /** Every value at `path` in `root`, with its concrete path. Missing values are skipped. */

@@ -8,9 +8,28 @@ import {
 import { checkExpectedVersion } from './expected-version.ts';
 import type { Outcome } from './group-commit.ts';
 
+/** An event with its data and metadata already JSON: serialised on the caller's thread, cheap to hand to the writer. */
+export interface SerializedEvent {
+  eventId: string;
+  type: string;
+  schemaVersion: number;
+  data: string;
+  metadata: string;
+}
+
+export function serializeEvent(event: EventToAppend): SerializedEvent {
+  return {
+    eventId: event.eventId,
+    type: event.type,
+    schemaVersion: event.schemaVersion,
+    data: JSON.stringify(event.data ?? null),
+    metadata: JSON.stringify(event.metadata),
+  };
+}
+
 export interface AppendRequest {
   streamId: string;
-  events: EventToAppend[];
+  events: SerializedEvent[];
   options: AppendOptions;
 }
 
@@ -73,8 +92,8 @@ export function prepareAppendBatch(db: Database.Database): (batch: readonly Appe
           current + i + 1,
           event.type,
           event.schemaVersion,
-          JSON.stringify(event.data ?? null),
-          JSON.stringify(event.metadata),
+          event.data,
+          event.metadata,
           recordedAt,
         );
         lastPosition = Number(lastInsertRowid);

@@ -1,5 +1,5 @@
 import type { AppendResult, EventStore, RecordedEvent } from '@crm/core';
-import type { AppendRequest } from './append-batch.ts';
+import { type AppendRequest, serializeEvent } from './append-batch.ts';
 import { catchUpSubscription } from './catch-up-subscription.ts';
 import { createCommitSignal } from './commit-signal.ts';
 import { openEventStoreConnection } from './connection.ts';
@@ -71,7 +71,7 @@ export function openSqliteEventStore(options: SqliteEventStoreOptions): EventSto
   return {
     async append(streamId, events, appendOptions = {}) {
       assertOpen();
-      return groupCommit.submit({ streamId, events: [...events], options: appendOptions });
+      return groupCommit.submit({ streamId, events: events.map(serializeEvent), options: appendOptions });
     },
 
     async findIdempotentResult(key) {

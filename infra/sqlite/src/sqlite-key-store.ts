@@ -3,6 +3,7 @@
  * their own, apart from the event store, so destroying keys never touches the events.
  */
 import Database from 'better-sqlite3';
+import { createGroupCommit, type Outcome } from './group-commit.ts';
 import {
   SubjectErased,
   SubjectKeyExists,
@@ -96,11 +97,24 @@ export function openSqliteKeyStore(options: SqliteKeyStoreOptions): KeyStore {
 
   // Writers use BEGIN IMMEDIATE: the check and the write then hold the one write lock
   // together, so two connections (or processes) cannot both pass the check.
-  const createTx = db.transaction((key: WrappedSubjectKey) => {
+  const createOne = (key: WrappedSubjectKey) => {
     if (selectTombstone.get(key.subjectId)) throw new SubjectErased(key.subjectId);
     if (selectLatestKey.get(key.subjectId)) throw new SubjectKeyExists(key.subjectId);
     insertKey.run(key.subjectId, key.keyVersion, key.kekId, key.wrapped, key.createdAt);
-  });
+  };
+  // Creates arriving in one tick (many new subjects at once) share one transaction and one
+  // fsync; each create runs in its own savepoint, so a refused one fails alone.
+  const createTx = db.transaction((keys: readonly WrappedSubjectKey[]): Outcome<void>[] =>
+    keys.map((key) => {
+      try {
+        db.transaction(createOne)(key);
+        return { ok: true, value: undefined };
+      } catch (error) {
+        return { ok: false, error };
+      }
+    }),
+  );
+  const creates = createGroupCommit<WrappedSubjectKey, void>({ maxBatch: 500, commitBatch: (keys) => createTx.immediate(keys) });
 
   // A read transaction, so key and tombstone are read from one snapshot.
   const findTx = db.transaction((subjectId: string): SubjectKeyRecord | undefined => {
@@ -140,8 +154,8 @@ export function openSqliteKeyStore(options: SqliteKeyStoreOptions): KeyStore {
   }
 
   return {
-    async create(key) {
-      createTx.immediate(key);
+    create(key) {
+      return creates.submit(key);
     },
     async find(subjectId) {
       return findTx.deferred(subjectId);
@@ -166,6 +180,7 @@ export function openSqliteKeyStore(options: SqliteKeyStoreOptions): KeyStore {
       return { activeKeysByKek, tombstones: countTombstones.get()?.n ?? 0 };
     },
     async close() {
+      await creates.drain();
       if (!db.open) return;
       scrubWal();
       db.close();

@@ -13,7 +13,8 @@ export function createApp(runtime: CrmRuntime): Express {
   app.set('etag', false);
   app.set('query parser', 'simple');
 
-  app.use((req, res, next) => {
+  // A listener per request costs throughput: only when request logging is on.
+  if (config.logLevel === 'debug') app.use((req, res, next) => {
     const started = process.hrtime.bigint();
     res.on('finish', () => {
       logger.debug('request', {

@@ -99,12 +99,9 @@ export class CommandService {
 
   private parse(contract: CommandContract, request: CommandRequest): { command: Record<string, unknown>; envelope: Envelope } {
     const version = request.version ?? contract.version;
-    const schema =
-      version === contract.version
-        ? commandRequestSchema(contract)
-        : contract.previousVersions.find((p) => p.version === version) &&
-          commandRequestSchema({ ...contract, schema: contract.previousVersions.find((p) => p.version === version)!.schema });
-    if (!schema) throw new UnsupportedMessageVersion(contract.type, version, contract.version);
+    const versionSchema = version === contract.version ? contract.schema : contract.previousVersions.find((p) => p.version === version)?.schema;
+    if (!versionSchema) throw new UnsupportedMessageVersion(contract.type, version, contract.version);
+    const schema = commandRequestSchema(versionSchema);
     const { commandId, expectedVersion, ...fields } = parseOrThrow(schema, request.body) as Record<string, unknown> & Envelope;
     return {
       command: upcastToCurrent(contract, version, fields),
@@ -132,9 +129,13 @@ export class CommandService {
       if (loaded.version === 0) throw new UnknownStream(reference.field, reference.what);
       related[reference.name] = loaded.state;
     }
-    const current = target.create
+    let current = target.create
       ? { state: handler.decider.initialState(), version: 0, position: 0 }
       : await this.states.load(target.streamId, handler.decider);
+    if (!target.create && envelope.expectedVersion !== undefined && envelope.expectedVersion !== current.version) {
+      // The cache may be behind another process: judge the client's expectation on the store itself.
+      current = await this.states.load(target.streamId, handler.decider, { fresh: true });
+    }
     if (!target.create && current.version === 0) throw new UnknownStream(target.field ?? 'id', target.what);
     const owner = handler.decider.ownerOf?.(current.state);
     if (owner && (await keyring.isErased(owner))) throw new SubjectErased(owner);

@@ -11,10 +11,11 @@ export interface StreamState<State = unknown> {
 }
 
 /**
- * Write-side states by stream, kept in a bounded LRU. A cached state is brought up to
- * date with one read of the events after its version, so several processes can share
- * a store without stale decisions. States hold no personal data: deciders fold events
- * with personal values withheld.
+ * Write-side states by stream, kept in a bounded LRU. A cached state is used without
+ * reading the store: the append's expected version catches any staleness (another
+ * process wrote meanwhile), and the command service then reloads with `fresh` and
+ * decides again. States hold no personal data: deciders fold events with personal
+ * values withheld.
  */
 export class StreamStates {
   private readonly cache = new Map<string, StreamState>();
@@ -24,8 +25,13 @@ export class StreamStates {
     private readonly capacity = 10_000,
   ) {}
 
-  async load<State, Event extends DomainEvent>(streamId: string, decider: Decider<State, Event>): Promise<StreamState<State>> {
+  async load<State, Event extends DomainEvent>(
+    streamId: string,
+    decider: Decider<State, Event>,
+    options: { fresh?: boolean } = {},
+  ): Promise<StreamState<State>> {
     const cached = this.cache.get(streamId) as StreamState<State> | undefined;
+    if (cached && !options.fresh) return this.touch(streamId, cached);
     const start: StreamState<State> = cached ?? { state: decider.initialState(), version: 0, position: 0 };
     const recorded = await this.store.readStream(streamId, { afterVersion: start.version });
     if (recorded.length === 0 && cached) return this.touch(streamId, cached);

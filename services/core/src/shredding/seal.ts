@@ -1,4 +1,4 @@
-import { type ConcretePath, deletePath, type PersonalDataGroup, personalFieldsBySubject, readPath, SealBroken, UnknownSubject, writePath } from '@crm/contracts';
+import { type ConcretePath, type PersonalDataGroup, personalFieldsBySubject, readPath, SealBroken, UnknownSubject, writePath } from '@crm/contracts';
 import { freshNonce, gcmDecrypt, gcmEncrypt, NONCE_BYTES } from './aead.ts';
 import type { Keyring, SubjectKey } from './keyring.ts';
 
@@ -26,10 +26,19 @@ export const ERASED_VALUE = null;
 const FORMAT_V1 = 1;
 const HEADER_BYTES = 1 + 16 + 4 + NONCE_BYTES;
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+// A subject's key id bytes, computed once per subject rather than once per value.
+const keyIdBytes = new Map<string, Buffer>();
+
 function uuidBytes(uuid: string): Buffer {
-  const hex = uuid.replace(/-/g, '');
-  if (!/^[0-9a-f]{32}$/i.test(hex)) throw new TypeError('subject ids must be UUIDs');
-  return Buffer.from(hex, 'hex');
+  let bytes = keyIdBytes.get(uuid);
+  if (!bytes) {
+    if (!UUID.test(uuid)) throw new TypeError('subject ids must be UUIDs');
+    bytes = Buffer.from(uuid.replace(/-/g, ''), 'hex');
+    if (keyIdBytes.size >= 100_000) keyIdBytes.clear();
+    keyIdBytes.set(uuid, bytes);
+  }
+  return bytes;
 }
 
 /** Binds the ciphertext to its header, its event, its subject and its exact field set. */
@@ -68,20 +77,39 @@ export async function sealPersonalFields(
   groups: readonly PersonalDataGroup[],
   data: Record<string, unknown>,
 ): Promise<SealedEventData> {
-  const plain = structuredClone(data);
+  const bySubject = personalFieldsBySubject(data, groups);
+  let plain = data;
   const sealed: SealedValue[] = [];
-  for (const { subjectId, paths } of personalFieldsBySubject(data, groups)) {
+  for (const { subjectId, paths } of bySubject) {
     if (paths.length === 0) continue;
     const key = await keyring.activeKey(subjectId);
     if (!key) throw new UnknownSubject();
     const values: Record<string, unknown> = {};
     for (const path of paths) {
       values[path] = readPath(data, path);
-      deletePath(plain, path);
+      plain = withoutPath(plain, path);
     }
     sealed.push({ subjectId, paths, value: sealValue(key, eventId, paths, Buffer.from(JSON.stringify(values))) });
   }
+  // `plain` shares untouched parts with `data`: events are never changed once decided.
   return { plain, sealed };
+}
+
+/**
+ * `root` without the value at `path`, copying only the objects and arrays along the path
+ * (copy-on-write): the input is never changed, and nothing else is copied.
+ */
+function withoutPath(root: Record<string, unknown>, path: ConcretePath): Record<string, unknown> {
+  return withoutParts(root, path.split('.'), 0) as Record<string, unknown>;
+}
+
+function withoutParts(node: unknown, parts: readonly string[], at: number): unknown {
+  const head = parts[at];
+  if (head === undefined || node === null || typeof node !== 'object' || !Object.hasOwn(node, head)) return node;
+  const copy = (Array.isArray(node) ? [...node] : { ...node }) as Record<string, unknown>;
+  if (at === parts.length - 1) delete copy[head];
+  else copy[head] = withoutParts(copy[head], parts, at + 1);
+  return copy;
 }
 
 export interface OpenedEventData {

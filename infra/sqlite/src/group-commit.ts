@@ -5,9 +5,16 @@ export interface GroupCommitOptions<Request, Result> {
   /** Most requests per transaction; a longer queue is committed in several turns of the event loop. */
   maxBatch: number;
   /**
+   * How many batches may be committing at once. 1 (default) for a synchronous commit. A
+   * writer that commits batches strictly in the order it receives them (a worker thread)
+   * can take more: the next batch is handed over while the previous one is still being
+   * written, so the caller's thread never idles waiting for the disk.
+   */
+  maxInFlight?: number;
+  /**
    * Commits `batch` in one transaction and returns one outcome per request, in order.
    * Throws (or rejects) when the transaction as a whole failed; every request of the batch
-   * is then rejected. Never called again before the previous call settled.
+   * is then rejected. Called again before the previous call settled only with maxInFlight > 1.
    */
   commitBatch(batch: readonly Request[]): Outcome<Result>[] | Promise<Outcome<Result>[]>;
 }
@@ -34,21 +41,23 @@ export function createGroupCommit<Request, Result>(
 ): GroupCommit<Request, Result> {
   const maxBatch = Math.max(1, Math.floor(options.maxBatch));
   const queue: Pending<Request, Result>[] = [];
+  const maxInFlight = Math.max(1, Math.floor(options.maxInFlight ?? 1));
   let scheduled = false;
-  // One transaction at a time: what arrives while one commits forms the next batch.
-  let committing = false;
+  // What arrives while the allowed number of batches commit forms the next batch.
+  let inFlight = 0;
   let drainWaiters: (() => void)[] = [];
 
   function schedule(): void {
-    if (scheduled || committing) return;
+    if (scheduled || inFlight >= maxInFlight) return;
     scheduled = true;
     setImmediate(() => void flush());
   }
 
   async function flush(): Promise<void> {
     scheduled = false;
-    committing = true;
+    inFlight++;
     const batch = queue.splice(0, maxBatch);
+    if (queue.length > 0) schedule();
     try {
       const outcomes = await options.commitBatch(batch.map((p) => p.request));
       batch.forEach((pending, i) => {
@@ -60,11 +69,11 @@ export function createGroupCommit<Request, Result>(
     } catch (error) {
       for (const pending of batch) pending.reject(error);
     } finally {
-      committing = false;
+      inFlight--;
     }
     // Yield to the event loop between batches so a long queue cannot starve readers.
     if (queue.length > 0) schedule();
-    else {
+    else if (inFlight === 0) {
       const waiters = drainWaiters;
       drainWaiters = [];
       for (const wake of waiters) wake();
@@ -79,7 +88,7 @@ export function createGroupCommit<Request, Result>(
       });
     },
     drain() {
-      if (queue.length === 0 && !scheduled && !committing) return Promise.resolve();
+      if (queue.length === 0 && !scheduled && inFlight === 0) return Promise.resolve();
       return new Promise<void>((resolve) => drainWaiters.push(resolve));
     },
   };

@@ -53,6 +53,8 @@ export function openSqliteEventStore(options: SqliteEventStoreOptions): EventSto
 
   const groupCommit = createGroupCommit<AppendRequest, AppendResult>({
     maxBatch: options.maxAppendsPerCommit ?? 1000,
+    // The writer thread commits batches in arrival order, so a few may be on their way.
+    maxInFlight: 4,
     async commitBatch(batch) {
       const outcomes = await writer.commit(batch);
       const failed = outcomes.filter((o) => !o.ok).length;

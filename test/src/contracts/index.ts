@@ -1,2 +1,3 @@
 export * from './event-store.contract.ts';
 export * from './key-store.contract.ts';
+export * from './checkpoint-store.contract.ts';

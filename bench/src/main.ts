@@ -1,0 +1,122 @@
+/**
+ * Runs the benchmarks: all workloads, or the ones named.
+ *   npm run bench                               all, full size (3 runs each)
+ *   npm run bench -- store-append --quick       one workload, small size (1 run)
+ * Options: --quick, --runs N, --appends N, --store-seconds N, --http-seconds N,
+ *          --cpu-prof (CPU profile of every measured phase into bench/profiles/), --no-write.
+ * Prints a table per workload and writes bench/results/<timestamp>.{json,md} and latest.md.
+ * Exits 1 only when a run is invalid (non-2xx answers or errors), never because of a figure.
+ */
+import { mkdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { describeMachine, systemLoad } from './machine.ts';
+import { aggregate, type BenchReport, consoleTable, writeResults, type WorkloadResult } from './results.ts';
+import type { BenchOptions, Measurement, Workload } from './workload.ts';
+import { httpCommands } from './workloads/http-commands.ts';
+import { storeAppend } from './workloads/store-append.ts';
+
+const WORKLOADS: Workload[] = [storeAppend, httpCommands];
+const RESULTS_DIR = fileURLToPath(new URL('../results/', import.meta.url));
+const PROFILES_DIR = fileURLToPath(new URL('../profiles/', import.meta.url));
+
+function positiveNumber(raw: string | undefined, name: string): number | undefined {
+  if (raw === undefined) return undefined;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value <= 0) throw new Error(`--${name} must be a positive number`);
+  return value;
+}
+
+async function main(): Promise<number> {
+  const { values, positionals } = parseArgs({
+    allowPositionals: true,
+    options: {
+      quick: { type: 'boolean', default: false },
+      runs: { type: 'string' },
+      appends: { type: 'string' },
+      'store-seconds': { type: 'string' },
+      'http-seconds': { type: 'string' },
+      'cpu-prof': { type: 'boolean', default: false },
+      'no-write': { type: 'boolean', default: false },
+      help: { type: 'boolean', default: false },
+    },
+  });
+  if (values.help) {
+    console.log(`usage: npm run bench -- [${WORKLOADS.map((w) => w.name).join('|')} ...] [--quick] [--runs N] [--appends N] [--store-seconds N] [--http-seconds N] [--cpu-prof] [--no-write]`);
+    return 0;
+  }
+  const unknown = positionals.filter((p) => !WORKLOADS.some((w) => w.name === p));
+  if (unknown.length) throw new Error(`unknown workload(s) ${unknown.join(', ')}; known: ${WORKLOADS.map((w) => w.name).join(', ')}`);
+  const selected = positionals.length ? WORKLOADS.filter((w) => positionals.includes(w.name)) : WORKLOADS;
+
+  const startedAt = new Date().toISOString();
+  const cpuProfDir = values['cpu-prof'] ? `${PROFILES_DIR}${startedAt.replace(/:/g, '-')}` : undefined;
+  if (cpuProfDir) mkdirSync(cpuProfDir, { recursive: true });
+  const appends = positiveNumber(values.appends, 'appends');
+  const storeSeconds = positiveNumber(values['store-seconds'], 'store-seconds');
+  const httpSeconds = positiveNumber(values['http-seconds'], 'http-seconds');
+  const options: BenchOptions = {
+    quick: values.quick,
+    runs: Math.round(positiveNumber(values.runs, 'runs') ?? (values.quick ? 1 : 3)),
+    ...(appends ? { appends: Math.round(appends) } : {}),
+    ...(storeSeconds ? { storeSeconds } : {}),
+    ...(httpSeconds ? { httpSeconds } : {}),
+    ...(cpuProfDir ? { cpuProfDir } : {}),
+    log: (line) => console.log(line),
+  };
+
+  const machine = describeMachine();
+  console.log(
+    `machine: ${machine.cpuModel}, ${machine.cores} cores, ${machine.memoryGiB} GiB, Node ${machine.node}, ` +
+      `SQLite ${machine.sqlite}, temp stores on ${machine.tmpdirFileSystem}`,
+  );
+  const results: WorkloadResult[] = [];
+  for (const workload of selected) {
+    const parameters = workload.parameters(options);
+    console.log(`\n== ${workload.name}: ${workload.title}\n   ${JSON.stringify(parameters)}`);
+    const before = systemLoad();
+    // The 1-min load average still holds the previous workload (about 1): warn only beyond that.
+    if (before.loadAverage1m > machine.cores) {
+      console.log(`   WARNING: the machine is busy (load average ${before.loadAverage1m} on ${machine.cores} cores): figures will be noisy`);
+    }
+    const runs: Measurement[][] = [];
+    for (let run = 0; run < options.runs; run++) {
+      console.log(` run ${run + 1}/${options.runs}`);
+      runs.push(await workload.run(options, run));
+    }
+    const result = { ...aggregate(workload, parameters, runs), load: { before, after: systemLoad() } };
+    results.push(result);
+    console.log(`\n${consoleTable(result)}`);
+  }
+
+  const report: BenchReport = {
+    startedAt,
+    finishedAt: new Date().toISOString(),
+    command: ['npm run bench --', ...process.argv.slice(2)].join(' '),
+    options: { quick: options.quick, runs: options.runs },
+    machine,
+    workloads: results,
+  };
+  console.log('\n== summary');
+  for (const result of results) console.log(`\n${consoleTable(result)}`);
+  if (!values['no-write']) {
+    console.log('\nwrote:');
+    for (const path of writeResults(report, RESULTS_DIR)) console.log(`  ${path}`);
+  }
+  if (cpuProfDir) console.log(`CPU profiles: ${cpuProfDir} (summarise with: node --import tsx bench/src/tools/cpuprofile-top.ts <file>)`);
+
+  const invalid = results.flatMap((r) => r.figures).filter((f) => (f.metric === 'non-2xx' || f.metric === 'errors') && f.max > 0);
+  if (invalid.length) {
+    console.log(`\n!!! INVALID RUN: ${invalid.map((f) => `${f.scenario} ${f.metric} ${f.max}`).join('; ')}`);
+    return 1;
+  }
+  return 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,51 @@
+/** What every workload provides to main.ts, and what one run of it yields. */
+
+export interface BenchOptions {
+  quick: boolean;
+  /** How many times each workload is run; figures are the median over runs. */
+  runs: number;
+  /** store-append: successful appends measured per scenario (overrides the default). */
+  appends?: number;
+  /** store-append: stop each scenario after this many seconds even if `appends` is not reached. */
+  storeSeconds?: number;
+  /** http-commands: seconds of measured load per scenario (overrides the default). */
+  httpSeconds?: number;
+  /** Write CPU profiles of each measured phase (store: this process; HTTP: the server child) into this folder. */
+  cpuProfDir?: string;
+  log(line: string): void;
+}
+
+/** One scenario's figures from one run, e.g. `{ 'events/s': 9000, 'p99 ms': 12 }`. */
+export interface Measurement {
+  scenario: string;
+  metrics: Record<string, number>;
+  /** Anything worth keeping in the results file that is not a figure (e.g. status codes). */
+  notes?: Record<string, unknown>;
+}
+
+export interface MetricSpec {
+  key: string;
+  /** Decimal places when printed. */
+  digits: number;
+}
+
+/** A target checked against the median over runs of one scenario's metric. */
+export interface Goal {
+  label: string;
+  scenario: string;
+  metric: string;
+  op: '>=' | '<=';
+  target: number;
+  /** Which run statistic is checked: the median (default) or the worst run's max. */
+  over?: 'median' | 'max';
+}
+
+export interface Workload {
+  name: string;
+  title: string;
+  /** The parameters a run uses under these options, recorded with the results. */
+  parameters(options: BenchOptions): Record<string, unknown>;
+  metrics: MetricSpec[];
+  goals: Goal[];
+  run(options: BenchOptions, runIndex: number): Promise<Measurement[]>;
+}

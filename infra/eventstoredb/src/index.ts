@@ -1,0 +1,2 @@
+export * from './eventstoredb-event-store.ts';
+export { randomStreamPrefix } from './names.ts';

@@ -6,10 +6,12 @@
 // Suites that need a real engine (PostgreSQL, Kafka, FerretDB) read CRM_PG_URL,
 // CRM_KAFKA_URL and CRM_MONGO_URL. When none is set, this script brings all three up on
 // loopback through infra/local/engines.mjs before the run and down after it.
-// CRM_TEST_ENGINES=none runs without them: those suites then say by name that they did not run.
+// Engines that were already running are used and left running. CRM_TEST_ENGINES=none runs
+// without them: those suites then say by name that they did not run.
 import { readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { spawnSync } from 'node:child_process';
+import { readState } from '../infra/local/engines.mjs';
 
 const root = new URL('..', import.meta.url).pathname;
 const skip = new Set(['node_modules', '.git', '.turbo', 'data', '.cache']);
@@ -33,11 +35,28 @@ if (files.length === 0) {
 const env = { ...process.env, CRM_LOG_LEVEL: process.env.CRM_LOG_LEVEL ?? 'silent' };
 const engineVars = ['CRM_PG_URL', 'CRM_KAFKA_URL', 'CRM_MONGO_URL'];
 const startEngines = process.env.CRM_TEST_ENGINES !== 'none' && engineVars.every((name) => !process.env[name]);
-const engines = (command) =>
-  spawnSync(process.execPath, ['infra/local/engines.mjs', command], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8' });
+const engines = (command, names = []) =>
+  spawnSync(process.execPath, ['infra/local/engines.mjs', command, ...names], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8' });
+
+// Engines someone else brought up (a developer's `npm run engines:up`) are used, and left running.
+const alive = (pid) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+const runningBefore = new Set(
+  Object.entries(readState().engines)
+    .filter(([, engine]) => alive(engine.pid))
+    .map(([name]) => name),
+);
+let startedHere = [];
 
 if (startEngines) {
   const up = engines('up');
+  startedHere = Object.keys(readState().engines).filter((name) => !runningBefore.has(name));
   if (up.status !== 0) {
     console.error('could not bring the test engines up (see above); CRM_TEST_ENGINES=none runs without them');
     process.exit(1);
@@ -54,6 +73,6 @@ try {
   );
   status = result.status ?? 1;
 } finally {
-  if (startEngines) engines('down');
+  if (startedHere.length > 0) engines('down', startedHere);
 }
 process.exit(status);

@@ -3,7 +3,8 @@
  * stores, durable), in the data directory the parent made, on a free port.
  * Env: BENCH_DATA_DIR, BENCH_JWT_SECRET.
  */
-import { loadConfig, startCrm } from '@crm/api';
+import { startCrm } from '@crm/api';
+import { loadConfig } from '@crm/runtime';
 import { serveControlRequests } from '../http/child-server.ts';
 
 const dataDir = process.env.BENCH_DATA_DIR;

@@ -1,8 +1,7 @@
 import { parseArgs } from 'node:util';
 import { isRole, ROLES, type Role } from '@crm/contracts';
 import { generateMasterKey, Keyring, masterKeys, readMasterKeyFile, writeMasterKeyFile } from '@crm/core';
-import { openSqliteKeyStore } from '@crm/sqlite';
-import { ConfigError, loadConfig } from './config.ts';
+import { ConfigError, loadConfig, openKeyStore } from '@crm/runtime';
 import { loadDemoData } from './demo.ts';
 import { withDevJwtSecret } from './dev-secret.ts';
 import { mintDevToken } from './dev-token.ts';
@@ -44,7 +43,8 @@ async function demo(args: string[]): Promise<void> {
 
 async function keys(args: string[]): Promise<void> {
   const config = loadConfig();
-  const keyStore = openSqliteKeyStore({ path: config.keyStore.path });
+  const keyStore = openKeyStore(config);
+  await keyStore.ready;
   try {
     if (args[0] === 'rotate-master-key') {
       if (config.masterKey) throw new ConfigError('CRM_MASTER_KEY is set: rotate it in your secret store, move the old one to CRM_PREVIOUS_MASTER_KEYS, restart, then run `crm keys rewrap`');

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { CrmConfig } from './config.ts';
+import type { CrmConfig } from '@crm/runtime';
 
 /**
  * Without CRM_JWT_SECRET or CRM_JWKS_URL, the embedded default signs development tokens

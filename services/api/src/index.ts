@@ -1,5 +1,3 @@
-export * from './config.ts';
-export * from './runtime.ts';
 export * from './server.ts';
 export * from './http/app.ts';
 export * from './http/auth.ts';

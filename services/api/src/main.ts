@@ -1,5 +1,5 @@
 import { createLogger } from '@crm/core';
-import { ConfigError, loadConfig } from './config.ts';
+import { ConfigError, loadConfig } from '@crm/runtime';
 import { withDevJwtSecret } from './dev-secret.ts';
 import { startCrm } from './server.ts';
 
@@ -7,8 +7,8 @@ async function main(): Promise<void> {
   const { config, generated } = withDevJwtSecret(loadConfig());
   const logger = createLogger({ level: config.logLevel });
   if (generated) logger.warn('No CRM_JWT_SECRET or CRM_JWKS_URL set: generated a development signing secret in the data directory');
-  const { openRuntime } = await import('./runtime.ts');
-  const crm = await startCrm(config, openRuntime(config, logger));
+  const { openRuntime } = await import('@crm/runtime');
+  const crm = await startCrm(config, await openRuntime(config, logger));
   const origin = crm.runtime.masterKeySource.origin;
   process.stdout.write(
     [

@@ -1,8 +1,8 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { CrmConfig } from './config.ts';
+import type { CrmConfig } from '@crm/runtime';
 import { createApp } from './http/app.ts';
-import { type CrmRuntime, openRuntime } from './runtime.ts';
+import { type CrmRuntime, openRuntime } from '@crm/runtime';
 
 export interface RunningCrm {
   runtime: CrmRuntime;
@@ -12,7 +12,8 @@ export interface RunningCrm {
 }
 
 /** Opens the stores and serves the API until `stop` is called. */
-export async function startCrm(config: CrmConfig, runtime: CrmRuntime = openRuntime(config)): Promise<RunningCrm> {
+export async function startCrm(config: CrmConfig, runtime?: CrmRuntime): Promise<RunningCrm> {
+  runtime ??= await openRuntime(config);
   const app = createApp(runtime);
   const server = await new Promise<Server>((resolve, reject) => {
     const s = app.listen(config.port, config.host, () => resolve(s));

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createLogger, WrongExpectedVersion } from '@crm/core';
-import { type CrmRuntime, loadConfig, openRuntime } from '@crm/api';
+import { type CrmRuntime, loadConfig, openRuntime } from '@crm/runtime';
 import { customerStream } from '@crm/domain';
 import { registerCustomer } from '../support/valid-commands.ts';
 
@@ -14,12 +14,12 @@ describe('command service sharing a store with another process', () => {
   let a: CrmRuntime;
   let b: CrmRuntime;
 
-  before(() => {
+  before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'crm-shared-'));
     const config = loadConfig({ CRM_DATA_DIR: dir, CRM_JWT_SECRET: 'x'.repeat(32) });
     const logger = createLogger({ level: 'silent' });
-    a = openRuntime(config, logger);
-    b = openRuntime(config, logger);
+    a = await openRuntime(config, logger);
+    b = await openRuntime(config, logger);
   });
   after(async () => {
     await a.close();

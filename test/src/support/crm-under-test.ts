@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Role } from '@crm/contracts';
 import { createLogger } from '@crm/core';
-import { loadConfig, mintDevToken, openRuntime, type RunningCrm, startCrm } from '@crm/api';
+import { mintDevToken, type RunningCrm, startCrm } from '@crm/api';
+import { loadConfig, openRuntime } from '@crm/runtime';
 
 export const TEST_JWT_SECRET = 'test-secret-that-is-long-enough-for-hs256';
 
@@ -24,7 +25,7 @@ export async function startCrmUnderTest(env: Record<string, string> = {}, option
   const config = loadConfig({ CRM_DATA_DIR: dataDir, CRM_PORT: '0', CRM_JWT_SECRET: TEST_JWT_SECRET, CRM_LOG_LEVEL: 'debug', ...env });
   const logs: string[] = [];
   const logger = createLogger({ level: config.logLevel, write: (line) => logs.push(line) });
-  const crm = await startCrm(config, openRuntime(config, logger));
+  const crm = await startCrm(config, await openRuntime(config, logger));
   const tokens = new Map<string, string>();
   const token = async (roles: Role[], options: { subject?: string; ttlSeconds?: number } = {}) => {
     const cacheKey = `${roles.join(',')}|${options.subject ?? ''}|${options.ttlSeconds ?? ''}`;

@@ -1,6 +1,6 @@
 import express, { type Express } from 'express';
 import { openApiDocument, problemTypeUri } from '@crm/contracts';
-import type { CrmRuntime } from '../runtime.ts';
+import type { CrmRuntime } from '@crm/runtime';
 import { createTokenVerifier } from './auth.ts';
 import { commandRoutes } from './commands.ts';
 import { problemHandler, sendProblem } from './problem.ts';

@@ -1,0 +1,97 @@
+import { v7 as uuidv7 } from 'uuid';
+import {
+  type CheckpointStore,
+  CommandService,
+  createLogger,
+  type EventStore,
+  Keyring,
+  type KeyStore,
+  loadMasterKeys,
+  type Logger,
+  type MasterKeySource,
+} from '@crm/core';
+import { commandHandlers } from '@crm/domain';
+import { openEventStoreDbEventStore } from '@crm/eventstoredb';
+import { openPostgresCheckpointStore, openPostgresEventStore, openPostgresKeyStore } from '@crm/postgres';
+import { openSqliteCheckpointStore, openSqliteEventStore, openSqliteKeyStore } from '@crm/sqlite';
+import { join } from 'node:path';
+import { type CrmConfig, describeLocation } from './config.ts';
+
+/** Everything a running CRM process holds: the composition root of ports and adapters. */
+export interface CrmRuntime {
+  config: CrmConfig;
+  logger: Logger;
+  eventStore: EventStore;
+  keyStore: KeyStore;
+  checkpoints: CheckpointStore;
+  keyring: Keyring;
+  commands: CommandService;
+  masterKeySource: MasterKeySource;
+  close(): Promise<void>;
+}
+
+function openEventStore(config: CrmConfig): EventStore & { ready?: Promise<void> } {
+  const location = config.eventStore;
+  switch (location.kind) {
+    case 'sqlite':
+      return openSqliteEventStore({ path: location.path, durable: config.durable });
+    case 'postgres':
+      return openPostgresEventStore({ connectionString: location.url, schema: location.schema });
+    case 'eventstoredb':
+      return openEventStoreDbEventStore({ connectionString: location.url });
+  }
+}
+
+export function openKeyStore(config: CrmConfig): KeyStore & { ready?: Promise<void> } {
+  const location = config.keyStore;
+  return location.kind === 'sqlite'
+    ? openSqliteKeyStore({ path: location.path })
+    : openPostgresKeyStore({ connectionString: location.url, schema: location.schema });
+}
+
+/** Checkpoints live beside the events they point into, so a restore never leaves one past the log. */
+function openCheckpoints(config: CrmConfig): CheckpointStore & { ready?: Promise<void> } {
+  const location = config.eventStore;
+  switch (location.kind) {
+    case 'sqlite':
+      return openSqliteCheckpointStore({ path: location.path });
+    case 'postgres':
+      return openPostgresCheckpointStore({ connectionString: location.url, schema: location.schema });
+    case 'eventstoredb':
+      // EventStoreDB keeps no side tables: the checkpoints take a small file in the data directory.
+      return openSqliteCheckpointStore({ path: join(config.dataDir, 'checkpoints.sqlite') });
+  }
+}
+
+export async function openRuntime(config: CrmConfig, logger: Logger = createLogger({ level: config.logLevel })): Promise<CrmRuntime> {
+  const masterKeySource = loadMasterKeys(
+    { ...(config.masterKey ? { masterKey: config.masterKey } : {}), ...(config.previousMasterKeys ? { previousMasterKeys: config.previousMasterKeys } : {}) },
+    config.masterKeyFile,
+  );
+  if (masterKeySource.origin === 'generated') {
+    logger.warn(
+      'NO CRM_MASTER_KEY SET: generated a new master key into the data directory. Anyone who can read that file can read every personal field. Fine for a laptop; in production set CRM_MASTER_KEY from a secret store and keep key-store backups shorter-lived than data backups.',
+      { file: masterKeySource.file },
+    );
+  }
+  const eventStore = openEventStore(config);
+  const keyStore = openKeyStore(config);
+  const checkpoints = openCheckpoints(config);
+  const closeAll = async () => {
+    await Promise.allSettled([eventStore.close(), keyStore.close(), checkpoints.close()]);
+  };
+  try {
+    await Promise.all([eventStore.ready, keyStore.ready, checkpoints.ready]);
+  } catch (error) {
+    await closeAll();
+    throw error;
+  }
+  logger.info('stores open', {
+    eventStore: describeLocation(config.eventStore),
+    keyStore: describeLocation(config.keyStore),
+    bus: describeLocation(config.bus),
+  });
+  const keyring = new Keyring({ keyStore, masterKeys: masterKeySource.keys, cacheTtlMs: config.keyCacheTtlMs });
+  const commands = new CommandService({ eventStore, keyring, handlers: commandHandlers, newId: uuidv7 });
+  return { config, logger, eventStore, keyStore, checkpoints, keyring, commands, masterKeySource, close: closeAll };
+}

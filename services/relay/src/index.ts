@@ -1,3 +1,2 @@
 export * from './relay.ts';
 export * from './ready-batches.ts';
-export * from './relay-config.ts';

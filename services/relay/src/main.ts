@@ -1,17 +1,30 @@
 import { createLogger } from '@crm/core';
-import { createKafkaPublisher } from '@crm/kafka';
-import { openSqliteEventStore } from '@crm/sqlite';
-import { openInterimSqliteCheckpoints } from './interim-sqlite-checkpoints.ts';
+import { createKafkaPublisher, parseKafkaUrl } from '@crm/kafka';
+import { ConfigError, loadConfig } from '@crm/runtime';
+import { openSqliteCheckpointStore, openSqliteEventStore } from '@crm/sqlite';
 import { runRelay } from './relay.ts';
-import { loadRelayConfig, RelayConfigError } from './relay-config.ts';
 
 /**
- * The relay process: event store → Kafka, from a stored checkpoint.
- *   CRM_EVENT_STORE=sqlite:<path>  CRM_BUS=kafka://host:port  node --import tsx services/relay/src/main.ts
+ * The relay as its own process (with CRM_RELAY=off in the API): event store → Kafka, from a
+ * stored checkpoint. Settings come from the one configuration loader:
+ *   CRM_EVENT_STORE=sqlite:<path>  CRM_BUS=kafka://host:port  [CRM_KAFKA_TOPIC, CRM_RELAY_BATCH_SIZE]
+ * It opens no key store and no master key: it moves sealed events and never needs to open one.
  * SIGTERM/SIGINT stop it after the batch in hand was published and checkpointed.
  */
 async function main(): Promise<void> {
-  const config = loadRelayConfig();
+  const config = loadConfig();
+  const bus = config.bus;
+  if (bus.kind !== 'kafka') {
+    throw new ConfigError('CRM_BUS must be kafka://host:port[,host:port]: the relay feeds Kafka (the in-process bus reads the event store directly and needs no relay)');
+  }
+  const location = config.eventStore;
+  if (location.kind !== 'sqlite') throw new ConfigError('The relay process reads CRM_EVENT_STORE=sqlite:<path> in this build');
+  let brokers: string[];
+  try {
+    brokers = parseKafkaUrl(bus.url);
+  } catch (error) {
+    throw new ConfigError(`CRM_BUS: ${error instanceof Error ? error.message : 'not a Kafka URL'}`);
+  }
   const logger = createLogger({ level: config.logLevel });
   const stopping = new AbortController();
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
@@ -20,11 +33,12 @@ async function main(): Promise<void> {
       stopping.abort();
     });
   }
-  const eventStore = openSqliteEventStore({ path: config.eventStore.path });
-  const checkpoints = openInterimSqliteCheckpoints(config.checkpoints.path);
-  const publisher = createKafkaPublisher({ ...config.kafka, logger });
+  const eventStore = openSqliteEventStore({ path: location.path, durable: config.durable });
+  // In the events file, as the runtime keeps it: a restored log never sits behind its checkpoint.
+  const checkpoints = openSqliteCheckpointStore({ path: location.path });
+  const publisher = createKafkaPublisher({ brokers, clientId: bus.clientId, topic: bus.topic, partitions: bus.partitions, replicationFactor: bus.replicationFactor, logger });
   try {
-    await runRelay({ eventStore, publisher, checkpoints, name: config.name, batchSize: config.batchSize, signal: stopping.signal, logger });
+    await runRelay({ eventStore, publisher, checkpoints, batchSize: config.relayBatchSize, signal: stopping.signal, logger });
   } finally {
     await publisher.close();
     await checkpoints.close();
@@ -34,7 +48,7 @@ async function main(): Promise<void> {
 
 main().catch((error: unknown) => {
   // A configuration error is ours and safe to print; anything else by its name only.
-  const text = error instanceof RelayConfigError ? error.message : error instanceof Error ? error.name : 'unknown error';
-  process.stderr.write(`${error instanceof RelayConfigError ? 'Configuration error' : 'Relay failed'}: ${text}\n`);
+  const text = error instanceof ConfigError ? `Configuration error: ${error.message}` : `Relay failed: ${error instanceof Error ? error.name : 'unknown error'}`;
+  process.stderr.write(`${text}\n`);
   process.exit(1);
 });

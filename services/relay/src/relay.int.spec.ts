@@ -5,9 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type BusPublisher, type CheckpointStore, createLogger, type EventStore, type RecordedEvent } from '@crm/core';
-import { openSqliteEventStore } from '@crm/sqlite';
-// By path: a test helper of the @crm/test package.
-import { openTestCheckpoints } from '../../../test/src/bus/sqlite-checkpoints.ts';
+import { openSqliteCheckpointStore, openSqliteEventStore } from '@crm/sqlite';
 import { type RelayProgress, runRelay } from './relay.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'crm-relay-'));
@@ -15,8 +13,10 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 const quiet = createLogger({ level: 'silent' });
 
 function openStores(): { eventStore: EventStore; checkpoints: CheckpointStore; close(): Promise<void> } {
-  const eventStore = openSqliteEventStore({ path: join(dir, `${randomUUID()}.db`), pollIntervalMs: 20, batchSize: 50 });
-  const checkpoints = openTestCheckpoints(join(dir, `${randomUUID()}.checkpoints.db`));
+  const path = join(dir, `${randomUUID()}.db`);
+  const eventStore = openSqliteEventStore({ path, pollIntervalMs: 20, batchSize: 50 });
+  // In the events file, as the runtime keeps them.
+  const checkpoints = openSqliteCheckpointStore({ path });
   return { eventStore, checkpoints, close: async () => (await checkpoints.close(), await eventStore.close()) };
 }
 

@@ -1,0 +1,94 @@
+import { type Observable, Subject } from 'rxjs';
+import { type BusConsumer, type BusPublisher, type CheckpointStore, createLogger, type EventStore, type Logger, type RecordedEvent } from '@crm/core';
+import { createDeadLetters, type DeadLetters } from './dead-letters.ts';
+import { attemptHandler } from './handler-attempts.ts';
+
+export interface InProcessBusOptions {
+  eventStore: EventStore;
+  /** Holds each consumer group's offset: the global position it finished with. */
+  checkpoints: CheckpointStore;
+  /** Handler attempts before an event is dead-lettered. Default 3. */
+  maxAttempts?: number;
+  /** Delay before the second attempt, doubled for each further one. Default 50 ms. */
+  retryDelayMs?: number;
+  logger?: Logger;
+}
+
+export interface InProcessBus {
+  publisher: BusPublisher;
+  consumer: BusConsumer;
+  /** What was published, live and best-effort (observers, metrics). Consumers never depend on it. */
+  published$: Observable<RecordedEvent>;
+  deadLetters: DeadLetters;
+}
+
+/** The checkpoint name under which a consumer group's offset is kept. */
+export const groupCheckpointName = (group: string): string => `bus-group:${group}`;
+
+/** Two members of one group in one process would each see every event: the in-process bus has one per group. */
+export class ConsumerGroupBusy extends Error {
+  override name = 'ConsumerGroupBusy';
+}
+
+/**
+ * The embedded default's bus. The event store already is an ordered, durable log, so a
+ * consumer group reads it directly through the store's catch-up subscription, from its
+ * checkpoint, and stores the checkpoint after each handler resolved: at-least-once and
+ * global (hence per-stream) order, across restarts, with no second copy of any event.
+ * Publishing therefore moves nothing; it only tells live observers.
+ */
+export function createInProcessBus(options: InProcessBusOptions): InProcessBus {
+  const maxAttempts = options.maxAttempts ?? 3;
+  const retryDelayMs = options.retryDelayMs ?? 50;
+  if (!Number.isSafeInteger(maxAttempts) || maxAttempts < 1) throw new RangeError('maxAttempts must be a positive integer');
+  const logger = (options.logger ?? createLogger()).child({ component: 'in-process-bus' });
+  const published = new Subject<RecordedEvent>();
+  const deadLetters = createDeadLetters();
+  const activeGroups = new Set<string>();
+
+  const publisher: BusPublisher = {
+    async publish(events) {
+      for (const event of events) published.next(event);
+    },
+    async close() {
+      published.complete();
+      deadLetters.close();
+    },
+  };
+
+  const consumer: BusConsumer = {
+    async consume({ group, handle, signal = new AbortController().signal }) {
+      if (activeGroups.has(group)) throw new ConsumerGroupBusy(`Consumer group ${group} already has a member in this process`);
+      activeGroups.add(group);
+      try {
+        const checkpoint = groupCheckpointName(group);
+        const after = await options.checkpoints.load(checkpoint);
+        for await (const event of options.eventStore.subscribe({ after, signal })) {
+          const outcome = await attemptHandler(() => handle(event), { maxAttempts, retryDelayMs, signal });
+          // Not checkpointed: the next member of the group gets this event again.
+          if (outcome.kind === 'stopped') return;
+          if (outcome.kind === 'failed') {
+            const letter = {
+              group,
+              eventId: event.eventId,
+              type: event.type,
+              streamId: event.streamId,
+              streamVersion: event.streamVersion,
+              globalPosition: event.globalPosition,
+              attempts: outcome.attempts,
+              errorKind: outcome.errorKind,
+              at: new Date().toISOString(),
+            };
+            deadLetters.record(letter);
+            logger.warn('event dead-lettered', { ...letter, at: undefined });
+          }
+          await options.checkpoints.store(checkpoint, event.globalPosition);
+        }
+      } finally {
+        activeGroups.delete(group);
+      }
+    },
+  };
+
+  return { publisher, consumer, published$: published.asObservable(), deadLetters };
+}

@@ -1,0 +1,2 @@
+export * from './in-process-bus.ts';
+export * from './dead-letters.ts';

@@ -104,6 +104,9 @@ export async function start({ dir, heap = process.env.CRM_KAFKA_HEAP ?? '512m' }
   const ownDir = !dir;
   dir = ensureDir(dir ?? makeRunDir('crm-kafka-'));
   const [port, controllerPort] = await freePorts(2);
+  // A fresh log folder per start: a left-over one (an earlier broker in the same run folder that
+  // was killed) holds another cluster id, and formatting would refuse it.
+  removeDir(join(dir, 'data'));
   const logDir = ensureDir(join(dir, 'data'));
   const props = join(dir, 'server.properties');
   const log4j = join(dir, 'log4j2.properties');

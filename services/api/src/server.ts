@@ -1,8 +1,8 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { CrmConfig } from '@crm/runtime';
+import { runRelay } from '@crm/relay';
+import { type CrmConfig, type CrmRuntime, openRuntime } from '@crm/runtime';
 import { createApp } from './http/app.ts';
-import { type CrmRuntime, openRuntime } from '@crm/runtime';
 
 export interface RunningCrm {
   runtime: CrmRuntime;
@@ -11,10 +11,22 @@ export interface RunningCrm {
   stop(): Promise<void>;
 }
 
-/** Opens the stores and serves the API until `stop` is called. */
+/**
+ * Opens the stores and serves the API until `stop` is called. With a bus that must be fed
+ * (Kafka) and CRM_RELAY=inline, the relay runs in this process too: it reads committed
+ * events from its checkpoint, so commands never write to the bus themselves.
+ */
 export async function startCrm(config: CrmConfig, runtime?: CrmRuntime): Promise<RunningCrm> {
-  runtime ??= await openRuntime(config);
-  const app = createApp(runtime);
+  const rt = runtime ?? (await openRuntime(config));
+  const stopRelay = new AbortController();
+  const publisher = rt.bus.publisher;
+  const relay =
+    publisher && config.relay === 'inline'
+      ? runRelay({ eventStore: rt.eventStore, publisher, checkpoints: rt.checkpoints, batchSize: config.relayBatchSize, signal: stopRelay.signal, logger: rt.logger }).catch(
+          (error: unknown) => rt.logger.error('relay stopped', { error: error instanceof Error ? error.name : 'unknown' }),
+        )
+      : undefined;
+  const app = createApp(rt);
   const server = await new Promise<Server>((resolve, reject) => {
     const s = app.listen(config.port, config.host, () => resolve(s));
     s.once('error', reject);
@@ -23,7 +35,7 @@ export async function startCrm(config: CrmConfig, runtime?: CrmRuntime): Promise
   const { port } = server.address() as AddressInfo;
   const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
   return {
-    runtime,
+    runtime: rt,
     server,
     url,
     async stop() {
@@ -31,7 +43,9 @@ export async function startCrm(config: CrmConfig, runtime?: CrmRuntime): Promise
         server.close(() => resolve());
         server.closeAllConnections();
       });
-      await runtime.close();
+      stopRelay.abort();
+      await relay;
+      await rt.close();
     },
   };
 }

@@ -1,13 +1,12 @@
 import { createLogger } from '@crm/core';
 import { createKafkaPublisher, parseKafkaUrl } from '@crm/kafka';
-import { ConfigError, loadConfig } from '@crm/runtime';
-import { openSqliteCheckpointStore, openSqliteEventStore } from '@crm/sqlite';
+import { ConfigError, loadConfig, openCheckpoints, openEventStore } from '@crm/runtime';
 import { runRelay } from './relay.ts';
 
 /**
  * The relay as its own process (with CRM_RELAY=off in the API): event store → Kafka, from a
  * stored checkpoint. Settings come from the one configuration loader:
- *   CRM_EVENT_STORE=sqlite:<path>  CRM_BUS=kafka://host:port  [CRM_KAFKA_TOPIC, CRM_RELAY_BATCH_SIZE]
+ *   CRM_EVENT_STORE=sqlite:<path>|postgres://…|esdb://…  CRM_BUS=kafka://host:port  [CRM_KAFKA_TOPIC, CRM_RELAY_BATCH_SIZE]
  * It opens no key store and no master key: it moves sealed events and never needs to open one.
  * SIGTERM/SIGINT stop it after the batch in hand was published and checkpointed.
  */
@@ -17,8 +16,6 @@ async function main(): Promise<void> {
   if (bus.kind !== 'kafka') {
     throw new ConfigError('CRM_BUS must be kafka://host:port[,host:port]: the relay feeds Kafka (the in-process bus reads the event store directly and needs no relay)');
   }
-  const location = config.eventStore;
-  if (location.kind !== 'sqlite') throw new ConfigError('The relay process reads CRM_EVENT_STORE=sqlite:<path> in this build');
   let brokers: string[];
   try {
     brokers = parseKafkaUrl(bus.url);
@@ -33,9 +30,9 @@ async function main(): Promise<void> {
       stopping.abort();
     });
   }
-  const eventStore = openSqliteEventStore({ path: location.path, durable: config.durable });
-  // In the events file, as the runtime keeps it: a restored log never sits behind its checkpoint.
-  const checkpoints = openSqliteCheckpointStore({ path: location.path });
+  const eventStore = openEventStore(config);
+  const checkpoints = openCheckpoints(config);
+  await Promise.all([eventStore.ready, checkpoints.ready]);
   const publisher = createKafkaPublisher({ brokers, clientId: bus.clientId, topic: bus.topic, partitions: bus.partitions, replicationFactor: bus.replicationFactor, logger });
   try {
     await runRelay({ eventStore, publisher, checkpoints, batchSize: config.relayBatchSize, signal: stopping.signal, logger });

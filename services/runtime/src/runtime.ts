@@ -1,5 +1,7 @@
 import { v7 as uuidv7 } from 'uuid';
 import {
+  type BusConsumer,
+  type BusPublisher,
   type CheckpointStore,
   CommandService,
   createLogger,
@@ -13,9 +15,11 @@ import {
 import { commandHandlers } from '@crm/domain';
 import { openEventStoreDbEventStore } from '@crm/eventstoredb';
 import { openPostgresCheckpointStore, openPostgresEventStore, openPostgresKeyStore } from '@crm/postgres';
+import { createKafkaConsumer, createKafkaPublisher, parseKafkaUrl } from '@crm/kafka';
+import { createInProcessBus } from '@crm/memory-bus';
 import { openSqliteCheckpointStore, openSqliteEventStore, openSqliteKeyStore } from '@crm/sqlite';
 import { join } from 'node:path';
-import { type CrmConfig, describeLocation } from './config.ts';
+import { ConfigError, type CrmConfig, describeLocation } from './config.ts';
 
 /** Everything a running CRM process holds: the composition root of ports and adapters. */
 export interface CrmRuntime {
@@ -26,11 +30,40 @@ export interface CrmRuntime {
   checkpoints: CheckpointStore;
   keyring: Keyring;
   commands: CommandService;
+  /**
+   * Consumers (projectors, downstream systems) read committed events here. `publisher` is
+   * set when the bus must be fed from the store (Kafka): by the relay, never by commands.
+   */
+  bus: { consumer: BusConsumer; publisher?: BusPublisher };
   masterKeySource: MasterKeySource;
   close(): Promise<void>;
 }
 
-function openEventStore(config: CrmConfig): EventStore & { ready?: Promise<void> } {
+interface OpenBus {
+  consumer: BusConsumer;
+  /** What feeds the bus from the store, when it needs feeding (Kafka); the in-process bus reads the store itself. */
+  publisher?: BusPublisher;
+  close(): Promise<void>;
+}
+
+function openBus(config: CrmConfig, eventStore: EventStore, checkpoints: CheckpointStore, logger: Logger): OpenBus {
+  const location = config.bus;
+  if (location.kind === 'memory') {
+    const bus = createInProcessBus({ eventStore, checkpoints, logger });
+    return { consumer: bus.consumer, close: () => bus.publisher.close() };
+  }
+  let brokers: string[];
+  try {
+    brokers = parseKafkaUrl(location.url);
+  } catch (error) {
+    throw new ConfigError(`CRM_BUS: ${error instanceof Error ? error.message : 'not a Kafka URL'}`);
+  }
+  const topic = { brokers, clientId: location.clientId, topic: location.topic, partitions: location.partitions, replicationFactor: location.replicationFactor, logger };
+  const publisher = createKafkaPublisher(topic);
+  return { consumer: createKafkaConsumer(topic), publisher, close: () => publisher.close() };
+}
+
+export function openEventStore(config: CrmConfig): EventStore & { ready?: Promise<void> } {
   const location = config.eventStore;
   switch (location.kind) {
     case 'sqlite':
@@ -50,7 +83,7 @@ export function openKeyStore(config: CrmConfig): KeyStore & { ready?: Promise<vo
 }
 
 /** Checkpoints live beside the events they point into, so a restore never leaves one past the log. */
-function openCheckpoints(config: CrmConfig): CheckpointStore & { ready?: Promise<void> } {
+export function openCheckpoints(config: CrmConfig): CheckpointStore & { ready?: Promise<void> } {
   const location = config.eventStore;
   switch (location.kind) {
     case 'sqlite':
@@ -93,5 +126,20 @@ export async function openRuntime(config: CrmConfig, logger: Logger = createLogg
   });
   const keyring = new Keyring({ keyStore, masterKeys: masterKeySource.keys, cacheTtlMs: config.keyCacheTtlMs });
   const commands = new CommandService({ eventStore, keyring, handlers: commandHandlers, newId: uuidv7 });
-  return { config, logger, eventStore, keyStore, checkpoints, keyring, commands, masterKeySource, close: closeAll };
+  const bus = openBus(config, eventStore, checkpoints, logger);
+  return {
+    config,
+    logger,
+    eventStore,
+    keyStore,
+    checkpoints,
+    keyring,
+    commands,
+    bus: { consumer: bus.consumer, ...(bus.publisher ? { publisher: bus.publisher } : {}) },
+    masterKeySource,
+    async close() {
+      await bus.close();
+      await closeAll();
+    },
+  };
 }

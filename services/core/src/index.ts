@@ -11,3 +11,4 @@ export * from './commands/stream-states.ts';
 export * from './commands/validation.ts';
 export * from './logging/logger.ts';
 export * from './ports/bus.ts';
+export * from './ports/read-store.ts';

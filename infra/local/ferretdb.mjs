@@ -20,7 +20,7 @@ import {
   readStamp,
   removeDir,
   run,
-  seconds,
+  serveInForeground,
   spawnServer,
   stopPid,
   tail,
@@ -161,18 +161,4 @@ async function ping(url) {
 }
 
 // `node infra/local/ferretdb.mjs` starts one server in the foreground until Ctrl-C.
-if (isMain(import.meta.url)) {
-  const i = await install();
-  log(`ferretdb: ${i.version}, install ${seconds(i.ms)}${i.cached ? ' (already installed)' : ''}`);
-  const t0 = Date.now();
-  const s = await start();
-  log(`ferretdb: started in ${seconds(Date.now() - t0)}; data ${s.dataDir}; Ctrl-C stops it`);
-  console.log(s.url);
-  const bye = async () => {
-    await s.stop();
-    process.exit(0);
-  };
-  process.on('SIGINT', bye);
-  process.on('SIGTERM', bye);
-  setInterval(() => {}, 1 << 30);
-}
+if (isMain(import.meta.url)) await serveInForeground(name, { install, start, where: (s) => `data ${s.dataDir}` });

@@ -20,7 +20,7 @@ import {
   readStamp,
   removeDir,
   run,
-  seconds,
+  serveInForeground,
   sha256,
   spawnServer,
   stopPid,
@@ -213,18 +213,4 @@ async function ping(port) {
 }
 
 // `node infra/local/kafka.mjs` starts one broker in the foreground until Ctrl-C.
-if (isMain(import.meta.url)) {
-  const i = await install();
-  log(`kafka: ${i.version}, install ${seconds(i.ms)}${i.cached ? ' (already installed)' : ''}`);
-  const t0 = Date.now();
-  const s = await start();
-  log(`kafka: started in ${seconds(Date.now() - t0)}; log.dirs ${s.logDir}; Ctrl-C stops it`);
-  console.log(s.url);
-  const bye = async () => {
-    await s.stop();
-    process.exit(0);
-  };
-  process.on('SIGINT', bye);
-  process.on('SIGTERM', bye);
-  setInterval(() => {}, 1 << 30);
-}
+if (isMain(import.meta.url)) await serveInForeground(name, { install, start, where: (s) => `log.dirs ${s.logDir}` });

@@ -286,3 +286,26 @@ export async function optionalImport(name) {
 export function isMain(metaUrl) {
   return Boolean(process.argv[1]) && metaUrl === pathToFileURL(resolve(process.argv[1])).href;
 }
+
+/**
+ * `node infra/local/<engine>.mjs`: installs and starts one engine in the foreground, prints its
+ * URL on stdout and keeps it running until Ctrl-C (or SIGTERM) stops it. `where(server)` names
+ * where its data is, for the engines whose files a test reads directly.
+ */
+export async function serveInForeground(engine, { install, start, where = () => undefined }) {
+  const i = await install();
+  log(`${engine}: ${i.version}, install ${seconds(i.ms)}${i.cached ? ' (already installed)' : ''}`);
+  const t0 = Date.now();
+  const s = await start();
+  const data = where(s);
+  log(`${engine}: started in ${seconds(Date.now() - t0)}${data ? `; ${data}` : ''}; Ctrl-C stops it`);
+  console.log(s.url);
+  const bye = async () => {
+    await s.stop();
+    process.exit(0);
+  };
+  process.on('SIGINT', bye);
+  process.on('SIGTERM', bye);
+  // Keeps the event loop alive: the server is a child process, not a handle of ours.
+  setInterval(() => {}, 1 << 30);
+}

@@ -18,7 +18,7 @@ import {
   readStamp,
   removeDir,
   run,
-  seconds,
+  serveInForeground,
   stopPid,
   tail,
   waitFor,
@@ -158,18 +158,4 @@ export async function start({ dir, port } = {}) {
 }
 
 // `node infra/local/postgres.mjs` starts one server in the foreground until Ctrl-C.
-if (isMain(import.meta.url)) {
-  const i = await install();
-  log(`postgres: ${i.version}, install ${seconds(i.ms)}${i.cached ? ' (already installed)' : ''}`);
-  const t0 = Date.now();
-  const s = await start();
-  log(`postgres: started in ${seconds(Date.now() - t0)}; Ctrl-C stops it`);
-  console.log(s.url);
-  const bye = async () => {
-    await s.stop();
-    process.exit(0);
-  };
-  process.on('SIGINT', bye);
-  process.on('SIGTERM', bye);
-  setInterval(() => {}, 1 << 30);
-}
+if (isMain(import.meta.url)) await serveInForeground(name, { install, start });

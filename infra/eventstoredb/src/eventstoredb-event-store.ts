@@ -21,6 +21,11 @@ import {
 } from '@eventstore/db-client';
 import {
   WrongExpectedVersion,
+  assertExpectedVersion,
+  checkExpectedVersion,
+  createCommitSignal,
+  nonNegativeInteger,
+  positiveInteger,
   type AppendOptions,
   type AppendResult,
   type EventStore,
@@ -28,11 +33,8 @@ import {
   type RecordedEvent,
 } from '@crm/core';
 import { connectEsdbClient, type EsdbClient, type LiveSubscription } from './client.ts';
-import { createCommitSignal } from './commit-signal.ts';
 import { IdempotencyKeys, type ClaimedEvents } from './idempotency.ts';
 import {
-  assertExpectedVersion,
-  checkExpectedVersion,
   toEventData,
   toExpectedRevision,
   toRecordedEvent,
@@ -150,6 +152,7 @@ function openOnClient(client: EsdbClient, settings: Settings): EventStore {
       );
       const event = last?.event;
       const current = event ? toSafeNumber(event.revision + 1n, 'stream version') : 0;
+      // The same check ESDB makes for the appends it is sent.
       checkExpectedVersion(streamId, expected, current);
       if (!event) return { streamId, nextExpectedVersion: 0, firstPosition: 0, lastPosition: 0 };
       const [position = 0] = await log.locate([{ streamName, revision: event.revision, position: event.position }]);
@@ -321,14 +324,4 @@ export function isRefusal(error: unknown): boolean {
     error instanceof StreamDeletedError ||
     error instanceof NotLeaderError
   );
-}
-
-function nonNegativeInteger(value: number, name: string): number {
-  if (!Number.isSafeInteger(value) || value < 0) throw new RangeError(`${name} must be a non-negative integer`);
-  return value;
-}
-
-function positiveInteger(value: number, name: string): number {
-  if (!Number.isSafeInteger(value) || value < 1) throw new RangeError(`${name} must be a positive integer`);
-  return value;
 }

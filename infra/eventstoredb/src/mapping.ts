@@ -14,21 +14,18 @@ import {
   type EventData,
   type Position,
 } from '@eventstore/db-client';
-import { WrongExpectedVersion, type EventMetadata, type EventToAppend, type ExpectedVersion, type RecordedEvent } from '@crm/core';
+import {
+  WrongExpectedVersion,
+  assertExpectedVersion,
+  type EventMetadata,
+  type EventToAppend,
+  type ExpectedVersion,
+  type RecordedEvent,
+} from '@crm/core';
 
 // ---------------------------------------------------------------------------------------------
 // Expected version ↔ revision. Our versions are 1-based (first event = version 1, 0 = no
 // stream); ESDB revisions are 0-based (first event = revision 0n).
-
-/** Throws RangeError unless `expected` is a valid ExpectedVersion (the same rule as every adapter). */
-export function assertExpectedVersion(expected: ExpectedVersion): void {
-  if (typeof expected === 'number') {
-    if (Number.isSafeInteger(expected) && expected >= 0) return;
-  } else if (expected === 'any' || expected === 'no-stream' || expected === 'exists') {
-    return;
-  }
-  throw new RangeError('expectedVersion must be a non-negative integer, no-stream, exists or any');
-}
 
 /** 0 / 'no-stream' → NO_STREAM, 'exists' → STREAM_EXISTS, 'any' → ANY, n ≥ 1 → revision n - 1. */
 export function toExpectedRevision(expected: ExpectedVersion): AppendExpectedRevision {
@@ -63,17 +60,6 @@ export function toWrongExpectedVersion(
 ): WrongExpectedVersion | undefined {
   if (!(error instanceof WrongExpectedVersionError)) return undefined;
   return new WrongExpectedVersion(streamId, expected, versionOfRevision(error.actualVersion));
-}
-
-/** The same check ESDB makes, for appends of no events (which are never sent to the server). */
-export function checkExpectedVersion(streamId: string, expected: ExpectedVersion, actual: number): void {
-  assertExpectedVersion(expected);
-  const ok =
-    expected === 'any' ||
-    (expected === 'exists' && actual > 0) ||
-    (expected === 'no-stream' && actual === 0) ||
-    expected === actual;
-  if (!ok) throw new WrongExpectedVersion(streamId, expected, actual);
 }
 
 // ---------------------------------------------------------------------------------------------

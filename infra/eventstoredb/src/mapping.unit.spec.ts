@@ -7,11 +7,10 @@ import {
   StreamNotFoundError,
   WrongExpectedVersionError,
 } from '@eventstore/db-client';
-import { WrongExpectedVersion, type EventToAppend } from '@crm/core';
+import { WrongExpectedVersion, checkExpectedVersion, type EventToAppend } from '@crm/core';
 import {
   LINK_EVENT_TYPE,
   LOG_GENESIS_TYPE,
-  checkExpectedVersion,
   compareAllPositions,
   decodeAllPosition,
   encodeAllPosition,

@@ -1,10 +1,9 @@
 import kafkajs from 'kafkajs';
-import { type BusConsumer, createLogger, type Logger } from '@crm/core';
+import { attemptHandler, type BusConsumer, createLogger, errorKindOf, type Logger, positiveInteger } from '@crm/core';
 import { type DeadLetterCause, deadLetterMessage, type OriginalPosition } from './dead-letter.ts';
 import { decodeEventMessage } from './event-message.ts';
-import { attemptHandler, errorKindOf } from './handler-attempts.ts';
 import { createKafkaClient } from './kafka-client.ts';
-import { ensureTopic, positiveInteger } from './topic.ts';
+import { ensureTopic } from './topic.ts';
 
 export interface KafkaConsumerOptions {
   brokers: string[];

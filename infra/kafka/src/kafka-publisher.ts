@@ -1,8 +1,8 @@
 import kafkajs from 'kafkajs';
-import type { BusPublisher, Logger } from '@crm/core';
+import { positiveInteger, type BusPublisher, type Logger } from '@crm/core';
 import { encodeEventMessage } from './event-message.ts';
 import { createKafkaClient } from './kafka-client.ts';
-import { ensureTopic, positiveInteger } from './topic.ts';
+import { ensureTopic } from './topic.ts';
 
 export interface KafkaPublisherOptions {
   brokers: string[];

@@ -37,8 +37,3 @@ function isTopicAlreadyExists(error: unknown): boolean {
   if (type === 'TOPIC_ALREADY_EXISTS') return true;
   return Array.isArray(errors) && errors.length > 0 && errors.every((e: { type?: unknown }) => e?.type === 'TOPIC_ALREADY_EXISTS');
 }
-
-export function positiveInteger(value: number, name: string): number {
-  if (!Number.isSafeInteger(value) || value < 1) throw new RangeError(`${name} must be a positive integer`);
-  return value;
-}

@@ -1,7 +1,6 @@
 import { type Observable, Subject } from 'rxjs';
-import { type BusConsumer, type BusPublisher, type CheckpointStore, createLogger, type EventStore, type Logger, type RecordedEvent } from '@crm/core';
+import { attemptHandler, type BusConsumer, type BusPublisher, type CheckpointStore, createLogger, type EventStore, type Logger, positiveInteger, type RecordedEvent } from '@crm/core';
 import { createDeadLetters, type DeadLetters } from './dead-letters.ts';
-import { attemptHandler } from './handler-attempts.ts';
 
 export interface InProcessBusOptions {
   eventStore: EventStore;
@@ -38,9 +37,8 @@ export class ConsumerGroupBusy extends Error {
  * Publishing therefore moves nothing; it only tells live observers.
  */
 export function createInProcessBus(options: InProcessBusOptions): InProcessBus {
-  const maxAttempts = options.maxAttempts ?? 3;
+  const maxAttempts = positiveInteger(options.maxAttempts ?? 3, 'maxAttempts');
   const retryDelayMs = options.retryDelayMs ?? 50;
-  if (!Number.isSafeInteger(maxAttempts) || maxAttempts < 1) throw new RangeError('maxAttempts must be a positive integer');
   const logger = (options.logger ?? createLogger()).child({ component: 'in-process-bus' });
   const published = new Subject<RecordedEvent>();
   const deadLetters = createDeadLetters();

@@ -1,5 +1,4 @@
-import { DuplicateIdempotencyKey, type AppendOptions, type AppendResult, type EventToAppend } from '@crm/core';
-import { checkExpectedVersion } from './expected-version.ts';
+import { DuplicateIdempotencyKey, checkExpectedVersion, type AppendOptions, type AppendResult, type EventToAppend } from '@crm/core';
 
 export interface AppendRequest {
   streamId: string;

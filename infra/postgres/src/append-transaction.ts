@@ -1,8 +1,7 @@
 import type pg from 'pg';
-import type { AppendResult } from '@crm/core';
+import type { AppendResult, Outcome } from '@crm/core';
 import { applyPlan, planAppend, rowsOf, type AppendRequest, type LogState, type PlannedAppend } from './append-plan.ts';
 import { writeParameters, type AppendStatements } from './append-statements.ts';
-import type { Outcome } from './group-commit.ts';
 import { rollback, withClient } from './pool.ts';
 
 export interface BatchInfo {

@@ -1,4 +1,5 @@
 import pg from 'pg';
+import { pause } from '@crm/core';
 import { ident } from './sql-names.ts';
 
 export interface CommitListenerOptions {
@@ -64,17 +65,4 @@ export function listenForCommits(options: CommitListenerOptions): CommitListener
       await running;
     },
   };
-}
-
-function pause(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const done = () => {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
-  });
 }

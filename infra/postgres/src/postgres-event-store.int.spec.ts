@@ -1,11 +1,16 @@
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import { WrongExpectedVersion, type EventToAppend } from '@crm/core';
+import { WrongExpectedVersion } from '@crm/core';
 // By path, like the SQLite specs: @crm/test depends on the adapters, a dependency back would be a cycle.
-import { eventStoreContract } from '../../../test/src/contracts/index.ts';
-import { probeSubscription, readEverything, sleep, within } from '../../../test/src/contracts/event-store-fixtures.ts';
+import { eventStoreContract, groupCommitContract } from '../../../test/src/contracts/index.ts';
+import {
+  probeEvents,
+  probeSubscription,
+  readEverything,
+  sleep,
+  within,
+} from '../../../test/src/contracts/event-store-fixtures.ts';
 import { engineEnv, needs } from '../../../test/src/support/engines.ts';
 import { LOCK_SPACE, lockKey } from './advisory-locks.ts';
 import {
@@ -19,21 +24,23 @@ import { testSchemas } from './test-schemas.ts';
 const url = engineEnv.postgresUrl ?? '';
 const MODULE = fileURLToPath(new URL('./postgres-event-store.ts', import.meta.url));
 
-function events(count: number, tag = 'e'): EventToAppend[] {
-  return Array.from({ length: count }, (_, n) => ({
-    eventId: randomUUID(),
-    type: 'ProbeRecorded',
-    schemaVersion: 1,
-    data: { tag, n },
-    metadata: { subjectIds: [] },
-  }));
-}
-
 describe('postgres event store', needs('postgres'), () => {
   const schemas = testSchemas(url);
   after(() => schemas.dropAll());
   const open = (options: Partial<PostgresEventStoreOptions> = {}) =>
     openPostgresEventStore({ connectionString: url, schema: schemas.fresh(), ...options });
+
+  groupCommitContract('postgres', {
+    // Migrated first, so that every transaction the suite counts is one of its own batches.
+    open: async (options) => {
+      const store = open(options);
+      await store.ready.catch(async (error: unknown) => {
+        await store.close();
+        throw error;
+      });
+      return store;
+    },
+  });
 
   eventStoreContract('postgres', {
     open: async () => open(),
@@ -80,7 +87,7 @@ describe('postgres event store', needs('postgres'), () => {
       try {
         await store.ready;
         const results = await Promise.all(
-          Array.from({ length: 50 }, (_, i) => store.append(`s-${i}`, events(2), { expectedVersion: 'no-stream' })),
+          Array.from({ length: 50 }, (_, i) => store.append(`s-${i}`, probeEvents(2), { expectedVersion: 'no-stream' })),
         );
         assert.equal(results.length, 50);
         await new Promise((resolve) => setImmediate(resolve)); // onCommit runs off the commit path
@@ -92,53 +99,20 @@ describe('postgres event store', needs('postgres'), () => {
       }
     });
 
-    test('group commit: a batch never exceeds maxAppendsPerCommit and failures are counted', async () => {
-      const commits: PostgresCommitInfo[] = [];
-      const store = open({ maxAppendsPerCommit: 10, onCommit: (c) => commits.push(c) });
-      try {
-        await store.ready;
-        const settled = await Promise.allSettled(
-          Array.from({ length: 25 }, (_, i) => store.append('one', events(1), { expectedVersion: i === 7 ? 99 : 'any' })),
-        );
-        await new Promise((resolve) => setImmediate(resolve));
-        assert.equal(settled.filter((s) => s.status === 'rejected').length, 1);
-        assert.deepEqual(commits.map((c) => c.appends), [10, 10, 5]);
-        assert.deepEqual(commits.map((c) => c.failed), [1, 0, 0]);
-        assert.equal((await store.readStream('one')).length, 24);
-      } finally {
-        await store.close();
-      }
-    });
-
-    test('appends to one stream made in one tick apply in call order', async () => {
-      const store = open();
-      try {
-        const [a, b, c] = await Promise.all([
-          store.append('s', events(2, 'a'), { expectedVersion: 'no-stream' }),
-          store.append('s', events(1, 'b'), { expectedVersion: 2 }),
-          store.append('s', events(1, 'c'), { expectedVersion: 3 }),
-        ]);
-        assert.deepEqual([a.lastPosition, b.lastPosition, c.lastPosition], [2, 3, 4]);
-        assert.deepEqual((await store.readStream('s')).map((e) => (e.data as { tag: string }).tag), ['a', 'a', 'b', 'c']);
-      } finally {
-        await store.close();
-      }
-    });
-
     test('rows the database refuses fail only their own append, in the same batch as good ones', async () => {
       const commits: PostgresCommitInfo[] = [];
       const store = open({ onCommit: (c) => commits.push(c) });
       try {
-        const [first] = events(1);
+        const [first] = probeEvents(1);
         assert.ok(first);
         await store.append('s', [first]);
-        const nul = { ...events(1, 'nul')[0]!, metadata: { subjectIds: [], actor: 'a\u0000b' } };
+        const nul = { ...probeEvents(1, 'nul')[0]!, metadata: { subjectIds: [], actor: 'a\u0000b' } };
         const [duplicate, ok1, refused, sameBatchDuplicate, ok2] = await Promise.allSettled([
-          store.append('t', [...events(2), first]), // an event id stored before
-          store.append('u', events(1, 'ok1')),
+          store.append('t', [...probeEvents(2), first]), // an event id stored before
+          store.append('u', probeEvents(1, 'ok1')),
           store.append('v', [nul]), // jsonb cannot hold \u0000: the metadata column refuses it
-          store.append('w', [events(1)[0]!, { ...events(1)[0]!, eventId: first.eventId }]),
-          store.append('u', events(1, 'ok2'), { expectedVersion: 1 }),
+          store.append('w', [probeEvents(1)[0]!, { ...probeEvents(1)[0]!, eventId: first.eventId }]),
+          store.append('u', probeEvents(1, 'ok2'), { expectedVersion: 1 }),
         ]);
         assert.equal(duplicate.status, 'rejected');
         assert.equal(refused.status, 'rejected');
@@ -158,7 +132,7 @@ describe('postgres event store', needs('postgres'), () => {
       const store = open();
       try {
         const data = { z: 1, a: 'nul \u0000 inside', m: [3, 2, 1], big: 12345678901234567, tiny: 5e-324, neg: -0.5 };
-        await store.append('s', [{ ...events(1)[0]!, data }]);
+        await store.append('s', [{ ...probeEvents(1)[0]!, data }]);
         const [read] = await store.readStream('s');
         assert.deepEqual(read?.data, data);
         assert.deepEqual(Object.keys(read?.data as object), ['z', 'a', 'm', 'big', 'tiny', 'neg']);
@@ -196,12 +170,12 @@ describe('postgres event store', needs('postgres'), () => {
         (i) => (i === 0 ? { beforeCommit: stallOnce } : { pollIntervalMs: 20 }),
         async ([slow, fast, reader], schema) => {
           assert.ok(slow && fast && reader);
-          await fast.append('before', events(2));
+          await fast.append('before', probeEvents(2));
           const probe = probeSubscription(reader);
           await within(probe.reached(2), 10_000, 'catch-up');
 
           // The slow writer holds positions 3..5, written but not committed.
-          const slowAppend = slow.append('slow', events(3, 'slow'));
+          const slowAppend = slow.append('slow', probeEvents(3, 'slow'));
           let fastAppend: Promise<{ firstPosition: number }> | undefined;
           // Released in any case, so that a failing assertion cannot leave close() waiting on the stall.
           try {
@@ -209,7 +183,7 @@ describe('postgres event store', needs('postgres'), () => {
             // A writer that began later: with positions from a sequence it would commit 6..7
             // first, and a subscriber reading 6..7 would never come back for 3..5.
             let fastDone = false;
-            fastAppend = fast.append('fast', events(2, 'fast')).finally(() => (fastDone = true));
+            fastAppend = fast.append('fast', probeEvents(2, 'fast')).finally(() => (fastDone = true));
             await within(waitingForEventLogLock(schema), 10_000, 'the later writer queues on the event log lock');
             assert.equal(fastDone, false);
             await sleep(50);
@@ -242,12 +216,12 @@ describe('postgres event store', needs('postgres'), () => {
             : { pollIntervalMs: 20 },
         async ([dying, other]) => {
           assert.ok(dying && other);
-          await other.append('s', events(1));
+          await other.append('s', probeEvents(1));
           const probe = probeSubscription(other);
-          await assert.rejects(dying.append('doomed', events(3)), /died before COMMIT/);
+          await assert.rejects(dying.append('doomed', probeEvents(3)), /died before COMMIT/);
           failNext = false;
-          assert.equal((await other.append('s', events(1))).firstPosition, 2);
-          assert.equal((await dying.append('t', events(1))).firstPosition, 3);
+          assert.equal((await other.append('s', probeEvents(1))).firstPosition, 2);
+          assert.equal((await dying.append('t', probeEvents(1))).firstPosition, 3);
           await within(probe.reached(3), 10_000, 'subscriber sees the events after the rollback');
           probe.abort();
           await probe.ended;
@@ -265,8 +239,8 @@ describe('postgres event store', needs('postgres'), () => {
           writers.map(async (writer, w) => {
             for (let i = 0; i < 15; i++) {
               await Promise.all([
-                writer.append(`w${w}`, events(1 + (i % 3), `w${w}`)),
-                writer.append(`shared`, events(1, `w${w}`)),
+                writer.append(`w${w}`, probeEvents(1 + (i % 3), `w${w}`)),
+                writer.append(`shared`, probeEvents(1, `w${w}`)),
               ]);
             }
           }),
@@ -290,15 +264,15 @@ describe('postgres event store', needs('postgres'), () => {
       // An hour-long poll: only the notification can deliver the live event in time.
       await onOneSchema(2, (i) => (i === 0 ? { pollIntervalMs: 3_600_000 } : {}), async ([reader, writer]) => {
         assert.ok(reader && writer);
-        await writer.append('s', events(1));
+        await writer.append('s', probeEvents(1));
         const probe = probeSubscription(reader);
         await within(probe.reached(1), 10_000, 'catch-up');
         // Arrives through NOTIFY or through the signal the listener raises once its LISTEN is
         // in place: either way, after this the listener is up and only NOTIFY can deliver.
-        await writer.append('s', events(1, 'warm-up'));
+        await writer.append('s', probeEvents(1, 'warm-up'));
         await within(probe.reached(2), 10_000, 'the listener is up');
         await sleep(50); // idle, waiting
-        await writer.append('s', events(1, 'live'));
+        await writer.append('s', probeEvents(1, 'live'));
         await within(probe.reached(3), 10_000, 'the live event arrives');
         probe.abort();
         await probe.ended;
@@ -310,11 +284,11 @@ describe('postgres event store', needs('postgres'), () => {
       const reader = openPostgresEventStore({ connectionString: url, schema, pollIntervalMs: 3_600_000 });
       const writer = openPostgresEventStore({ connectionString: url, schema });
       try {
-        await writer.append('s', events(1));
+        await writer.append('s', probeEvents(1));
         const probe = probeSubscription(reader);
         await within(probe.reached(1), 10_000, 'catch-up');
         // Delivered without a poll: the LISTEN connection is up (not merely connecting).
-        await writer.append('s', events(1, 'warm-up'));
+        await writer.append('s', probeEvents(1, 'warm-up'));
         await within(probe.reached(2), 10_000, 'the listener is up');
         const killed = await schemas.query<{ killed: boolean }>(
           'SELECT pg_terminate_backend(pid) AS killed FROM pg_stat_activity WHERE application_name = $1',
@@ -322,9 +296,9 @@ describe('postgres event store', needs('postgres'), () => {
         );
         assert.deepEqual(killed.rows, [{ killed: true }], 'one LISTEN connection was there to drop');
         // Appended while nobody listens: only the reconnect's own signal can deliver it.
-        await writer.append('s', events(1, 'missed'));
+        await writer.append('s', probeEvents(1, 'missed'));
         await within(probe.reached(3), 10_000, 'the event appended during the outage arrives');
-        await writer.append('s', events(1, 'live'));
+        await writer.append('s', probeEvents(1, 'live'));
         await within(probe.reached(4), 10_000, 'notifications flow again');
         probe.abort();
         await probe.ended;
@@ -337,17 +311,17 @@ describe('postgres event store', needs('postgres'), () => {
     test('close() waits for queued appends; positions continue after a reopen', async () => {
       const schema = schemas.fresh();
       const store = openPostgresEventStore({ connectionString: url, schema });
-      const pending = store.append('s', events(3));
+      const pending = store.append('s', probeEvents(3));
       await store.close();
       assert.equal((await pending).lastPosition, 3);
-      await assert.rejects(store.append('s', events(1)), /closed/);
+      await assert.rejects(store.append('s', probeEvents(1)), /closed/);
       await assert.rejects(store.readAll(), /closed/);
 
       const reopened = openPostgresEventStore({ connectionString: url, schema });
       try {
         assert.equal(await reopened.headPosition(), 3);
-        await assert.rejects(reopened.append('s', events(1), { expectedVersion: 0 }), WrongExpectedVersion);
-        assert.equal((await reopened.append('s', events(1), { expectedVersion: 3 })).firstPosition, 4);
+        await assert.rejects(reopened.append('s', probeEvents(1), { expectedVersion: 0 }), WrongExpectedVersion);
+        assert.equal((await reopened.append('s', probeEvents(1), { expectedVersion: 3 })).firstPosition, 4);
       } finally {
         await reopened.close();
       }
@@ -356,7 +330,7 @@ describe('postgres event store', needs('postgres'), () => {
     test('stores opening a new schema at once migrate it once', async () => {
       await onOneSchema(5, () => ({}), async (stores) => {
         await Promise.all(stores.map((s) => s.ready));
-        const results = await Promise.all(stores.map((s, i) => s.append(`s${i}`, events(1))));
+        const results = await Promise.all(stores.map((s, i) => s.append(`s${i}`, probeEvents(1))));
         assert.deepEqual(results.map((r) => r.firstPosition).sort(), [1, 2, 3, 4, 5]);
       });
     });
@@ -370,7 +344,7 @@ describe('postgres event store', needs('postgres'), () => {
       const newer = openPostgresEventStore({ connectionString: url, schema });
       try {
         await assert.rejects(newer.ready, /newer than this code knows/);
-        await assert.rejects(newer.append('s', events(1)), /newer than this code knows/);
+        await assert.rejects(newer.append('s', probeEvents(1)), /newer than this code knows/);
       } finally {
         await newer.close();
       }
@@ -383,7 +357,7 @@ describe('postgres event store', needs('postgres'), () => {
       const schema = schemas.fresh();
       const store = openPostgresEventStore({ connectionString: url, schema });
       try {
-        await store.append('s', events(2));
+        await store.append('s', probeEvents(2));
       } finally {
         await store.close();
       }

@@ -1,13 +1,10 @@
-import type { AppendResult, EventStore, RecordedEvent } from '@crm/core';
+import { catchUpSubscription, createCommitSignal, createGroupCommit, nonNegativeInteger, positiveInteger, type AppendResult, type EventStore, type RecordedEvent } from '@crm/core';
 import type { AppendRequest } from './append-plan.ts';
 import { appendStatements } from './append-statements.ts';
 import { commitAppendBatch, type BatchInfo } from './append-transaction.ts';
-import { catchUpSubscription } from './catch-up-subscription.ts';
 import { listenForCommits, type CommitListener } from './commit-listener.ts';
-import { createCommitSignal } from './commit-signal.ts';
 import { eventReads } from './event-reads.ts';
 import { EVENT_STORE_COMPONENT, EVENT_STORE_MIGRATIONS } from './event-store-schema.ts';
-import { createGroupCommit } from './group-commit.ts';
 import { migrateSchema } from './migrations.ts';
 import { createPool } from './pool.ts';
 import { checkSchemaName } from './sql-names.ts';
@@ -77,6 +74,9 @@ export function openPostgresEventStore(options: PostgresEventStoreOptions): Post
 
   const groupCommit = createGroupCommit<AppendRequest, AppendResult>({
     maxBatch: positiveInteger(options.maxAppendsPerCommit ?? 1000, 'maxAppendsPerCommit'),
+    // One transaction at a time: they would queue on the event log's lock in the server
+    // anyway, each holding a connection while it waits.
+    maxInFlight: 1,
     async commitBatch(batch) {
       await ready;
       const { outcomes, info } = await commitAppendBatch(
@@ -169,14 +169,4 @@ export function openPostgresEventStore(options: PostgresEventStoreOptions): Post
       return closing;
     },
   };
-}
-
-function nonNegativeInteger(value: number, name: string): number {
-  if (!Number.isSafeInteger(value) || value < 0) throw new RangeError(`${name} must be a non-negative integer`);
-  return value;
-}
-
-function positiveInteger(value: number, name: string): number {
-  if (!Number.isSafeInteger(value) || value < 1) throw new RangeError(`${name} must be a positive integer`);
-  return value;
 }

@@ -1,12 +1,12 @@
 import type Database from 'better-sqlite3';
 import {
   DuplicateIdempotencyKey,
+  checkExpectedVersion,
   type AppendOptions,
   type AppendResult,
   type EventToAppend,
+  type Outcome,
 } from '@crm/core';
-import { checkExpectedVersion } from './expected-version.ts';
-import type { Outcome } from './group-commit.ts';
 
 /** An event with its data and metadata already JSON: serialised on the caller's thread, cheap to hand to the writer. */
 export interface SerializedEvent {

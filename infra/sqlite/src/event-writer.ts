@@ -1,9 +1,8 @@
 import { Worker } from 'node:worker_threads';
-import type { AppendResult } from '@crm/core';
+import type { AppendResult, Outcome } from '@crm/core';
 import type { AppendRequest } from './append-batch.ts';
 import { deserializeAppendError } from './append-errors.ts';
 import type { EventStoreConnectionOptions } from './connection.ts';
-import type { Outcome } from './group-commit.ts';
 import type { WriterRequest, WriterResponse } from './writer-worker.ts';
 
 export interface EventWriter {

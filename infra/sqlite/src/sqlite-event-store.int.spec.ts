@@ -6,10 +6,10 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomUUID } from 'node:crypto';
 import Database from 'better-sqlite3';
-import { WrongExpectedVersion, type EventToAppend } from '@crm/core';
+import { WrongExpectedVersion } from '@crm/core';
 // By path, not by package: @crm/test depends on @crm/sqlite, and a dependency back would be a cycle.
-import { eventStoreContract } from '../../../test/src/contracts/index.ts';
-import { within } from '../../../test/src/contracts/event-store-fixtures.ts';
+import { eventStoreContract, groupCommitContract } from '../../../test/src/contracts/index.ts';
+import { probeEvents, within } from '../../../test/src/contracts/event-store-fixtures.ts';
 import { openEventStoreConnection } from './connection.ts';
 import { openSqliteEventStore, type SqliteCommitInfo } from './sqlite-event-store.ts';
 
@@ -38,15 +38,7 @@ eventStoreContract('sqlite, 3-event pages, 4 appends per commit', {
   },
 });
 
-function events(count: number, tag = 'e'): EventToAppend[] {
-  return Array.from({ length: count }, (_, n) => ({
-    eventId: randomUUID(),
-    type: 'ProbeRecorded',
-    schemaVersion: 1,
-    data: { tag, n },
-    metadata: { subjectIds: [] },
-  }));
-}
+groupCommitContract('sqlite', { open: async (options) => openSqliteEventStore({ path: freshPath(), ...options }) });
 
 describe('SQLite event store', { timeout: 30_000 }, () => {
   test('group commit: appends made in one tick share one transaction', async () => {
@@ -54,7 +46,7 @@ describe('SQLite event store', { timeout: 30_000 }, () => {
     const store = openSqliteEventStore({ path: freshPath(), onCommit: (c) => commits.push(c) });
     try {
       const results = await Promise.all(
-        Array.from({ length: 50 }, (_, i) => store.append(`s-${i}`, events(2), { expectedVersion: 'no-stream' })),
+        Array.from({ length: 50 }, (_, i) => store.append(`s-${i}`, probeEvents(2), { expectedVersion: 'no-stream' })),
       );
       assert.equal(results.length, 50);
       await new Promise((resolve) => setImmediate(resolve)); // onCommit runs off the commit path
@@ -66,47 +58,15 @@ describe('SQLite event store', { timeout: 30_000 }, () => {
     }
   });
 
-  test('group commit: a batch never exceeds maxAppendsPerCommit and failures are counted', async () => {
-    const commits: SqliteCommitInfo[] = [];
-    const store = openSqliteEventStore({ path: freshPath(), maxAppendsPerCommit: 10, onCommit: (c) => commits.push(c) });
-    try {
-      const settled = await Promise.allSettled(
-        Array.from({ length: 25 }, (_, i) => store.append('one', events(1), { expectedVersion: i === 7 ? 99 : 'any' })),
-      );
-      await new Promise((resolve) => setImmediate(resolve));
-      assert.equal(settled.filter((s) => s.status === 'rejected').length, 1);
-      assert.deepEqual(commits.map((c) => c.appends), [10, 10, 5]);
-      assert.deepEqual(commits.map((c) => c.failed), [1, 0, 0]);
-      assert.equal((await store.readStream('one')).length, 24);
-    } finally {
-      await store.close();
-    }
-  });
-
-  test('appends to one stream made in one tick apply in call order', async () => {
-    const store = openSqliteEventStore({ path: freshPath() });
-    try {
-      const [a, b, c] = await Promise.all([
-        store.append('s', events(2, 'a'), { expectedVersion: 'no-stream' }),
-        store.append('s', events(1, 'b'), { expectedVersion: 2 }),
-        store.append('s', events(1, 'c'), { expectedVersion: 3 }),
-      ]);
-      assert.deepEqual([a.lastPosition, b.lastPosition, c.lastPosition], [2, 3, 4]);
-      assert.deepEqual((await store.readStream('s')).map((e) => (e.data as { tag: string }).tag), ['a', 'a', 'b', 'c']);
-    } finally {
-      await store.close();
-    }
-  });
-
   test('a duplicate event id fails only its own append', async () => {
     const store = openSqliteEventStore({ path: freshPath() });
     try {
-      const [first] = events(1);
+      const [first] = probeEvents(1);
       assert.ok(first);
       await store.append('s', [first]);
       const [dup, ok] = await Promise.allSettled([
-        store.append('t', [...events(2), first]),
-        store.append('u', events(1)),
+        store.append('t', [...probeEvents(2), first]),
+        store.append('u', probeEvents(1)),
       ]);
       assert.equal(dup?.status, 'rejected');
       assert.equal(ok?.status, 'fulfilled');
@@ -120,17 +80,17 @@ describe('SQLite event store', { timeout: 30_000 }, () => {
   test('close() waits for queued appends; the file keeps them and positions continue on reopen', async () => {
     const path = freshPath();
     const store = openSqliteEventStore({ path });
-    const pending = store.append('s', events(3));
+    const pending = store.append('s', probeEvents(3));
     await store.close();
     assert.equal((await pending).lastPosition, 3);
-    await assert.rejects(store.append('s', events(1)), /closed/);
+    await assert.rejects(store.append('s', probeEvents(1)), /closed/);
     await assert.rejects(store.readAll(), /closed/);
 
     const reopened = openSqliteEventStore({ path });
     try {
       assert.equal(await reopened.headPosition(), 3);
-      await assert.rejects(reopened.append('s', events(1), { expectedVersion: 0 }), WrongExpectedVersion);
-      assert.equal((await reopened.append('s', events(1), { expectedVersion: 3 })).firstPosition, 4);
+      await assert.rejects(reopened.append('s', probeEvents(1), { expectedVersion: 0 }), WrongExpectedVersion);
+      assert.equal((await reopened.append('s', probeEvents(1), { expectedVersion: 3 })).firstPosition, 4);
     } finally {
       await reopened.close();
     }
@@ -152,7 +112,7 @@ describe('SQLite event store', { timeout: 30_000 }, () => {
   test('durable: false stores and reads back like the default', async () => {
     const path = freshPath();
     const store = openSqliteEventStore({ path, durable: false });
-    await store.append('s', events(2));
+    await store.append('s', probeEvents(2));
     await store.close();
     const reopened = openSqliteEventStore({ path, durable: false });
     try {
@@ -175,9 +135,9 @@ describe('SQLite event store', { timeout: 30_000 }, () => {
           if (seen.length === 3) controller.abort();
         }
       })();
-      await writer.append('s', events(2), { expectedVersion: 'no-stream' });
-      await assert.rejects(reader.append('s', events(1), { expectedVersion: 'no-stream' }), WrongExpectedVersion);
-      await reader.append('s', events(1), { expectedVersion: 2 });
+      await writer.append('s', probeEvents(2), { expectedVersion: 'no-stream' });
+      await assert.rejects(reader.append('s', probeEvents(1), { expectedVersion: 'no-stream' }), WrongExpectedVersion);
+      await reader.append('s', probeEvents(1), { expectedVersion: 2 });
       await within(subscription, 5_000, 'polling sees the append of the other store');
       assert.deepEqual(seen, [1, 2, 3]);
     } finally {
@@ -200,9 +160,9 @@ describe('SQLite event store', { timeout: 30_000 }, () => {
         }
         return seen;
       })();
-      await store.append('s', events(1));
+      await store.append('s', probeEvents(1));
       await new Promise((resolve) => setTimeout(resolve, 20)); // let the subscriber go idle
-      await store.append('s', events(1));
+      await store.append('s', probeEvents(1));
       assert.deepEqual(await within(subscription, 5_000, 'the live event arrives'), [1, 2]);
     } finally {
       controller.abort();
@@ -213,7 +173,7 @@ describe('SQLite event store', { timeout: 30_000 }, () => {
   test('the events table is append-only', async () => {
     const path = freshPath();
     const store = openSqliteEventStore({ path });
-    await store.append('s', events(2));
+    await store.append('s', probeEvents(2));
     await store.close();
     const db = new Database(path);
     try {

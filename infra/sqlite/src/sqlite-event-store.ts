@@ -1,11 +1,8 @@
-import type { AppendResult, EventStore, RecordedEvent } from '@crm/core';
+import { catchUpSubscription, createCommitSignal, createGroupCommit, nonNegativeInteger, positiveInteger, type AppendResult, type EventStore, type RecordedEvent } from '@crm/core';
 import { type AppendRequest, serializeEvent } from './append-batch.ts';
-import { catchUpSubscription } from './catch-up-subscription.ts';
-import { createCommitSignal } from './commit-signal.ts';
 import { openEventStoreConnection } from './connection.ts';
 import { prepareEventReads } from './event-reads.ts';
 import { startEventWriter } from './event-writer.ts';
-import { createGroupCommit } from './group-commit.ts';
 
 export interface SqliteEventStoreOptions {
   /** The store's file; it and its folder are created when missing. */
@@ -121,14 +118,4 @@ export function openSqliteEventStore(options: SqliteEventStoreOptions): EventSto
       return closing;
     },
   };
-}
-
-function nonNegativeInteger(value: number, name: string): number {
-  if (!Number.isSafeInteger(value) || value < 0) throw new RangeError(`${name} must be a non-negative integer`);
-  return value;
-}
-
-function positiveInteger(value: number, name: string): number {
-  if (!Number.isSafeInteger(value) || value < 1) throw new RangeError(`${name} must be a positive integer`);
-  return value;
 }

@@ -3,12 +3,13 @@
  * their own, apart from the event store, so destroying keys never touches the events.
  */
 import Database from 'better-sqlite3';
-import { createGroupCommit, type Outcome } from './group-commit.ts';
 import {
   SubjectErased,
   SubjectKeyExists,
   UnknownSubject,
+  createGroupCommit,
   type KeyStore,
+  type Outcome,
   type RewrappedKey,
   type SubjectKeyRecord,
   type Tombstone,

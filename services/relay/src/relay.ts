@@ -1,4 +1,4 @@
-import { type BusPublisher, type CheckpointStore, createLogger, type EventStore, type Logger } from '@crm/core';
+import { type BusPublisher, type CheckpointStore, createLogger, type EventStore, type Logger, pause } from '@crm/core';
 import { readyBatches } from './ready-batches.ts';
 
 export interface RelayOptions {
@@ -71,21 +71,6 @@ export async function runRelay(options: RelayOptions): Promise<RelayProgress> {
   }
   logger.info('relay stopped', { published: progress.published, lastPosition: progress.lastPosition });
   return progress;
-}
-
-/** Waits `ms`; false when `signal` aborted first. */
-function pause(ms: number, signal: AbortSignal): Promise<boolean> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve(false);
-    const done = (completed: boolean) => {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', onAbort);
-      resolve(completed);
-    };
-    const onAbort = () => done(false);
-    const timer = setTimeout(() => done(true), ms);
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
 }
 
 function errorKind(error: unknown): string {

@@ -5,6 +5,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { CheckpointStore } from '@crm/core';
+import { withOpened } from './with-opened.ts';
 
 export interface CheckpointStoreHarness {
   /**
@@ -16,14 +17,7 @@ export interface CheckpointStoreHarness {
 }
 
 export function checkpointStoreContract(name: string, harness: CheckpointStoreHarness): void {
-  async function withStore(body: (store: CheckpointStore) => Promise<void>): Promise<void> {
-    const store = await (await harness.freshPlace())();
-    try {
-      await body(store);
-    } finally {
-      await store.close();
-    }
-  }
+  const withStore = (body: (store: CheckpointStore) => Promise<void>) => withOpened(async () => (await harness.freshPlace())(), body);
 
   describe(`CheckpointStore contract: ${name}`, { timeout: 60_000 }, () => {
     it('loads 0 for a reader that never stored a checkpoint', () =>

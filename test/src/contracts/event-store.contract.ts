@@ -18,6 +18,7 @@ import {
   within,
 } from './event-store-fixtures.ts';
 import { openStoreWith } from './open-store.ts';
+import { withOpened } from './with-opened.ts';
 
 export type { EventStoreHarness, EventStoreOpener } from './event-store-harness.ts';
 
@@ -28,14 +29,7 @@ const WAIT_MS = 10_000;
  * harness; the suite never looks behind the port.
  */
 export function eventStoreContract(name: string, harness: EventStoreHarness): void {
-  async function withStore(use: (store: EventStore) => Promise<void>): Promise<void> {
-    const store = await harness.open();
-    try {
-      await use(store);
-    } finally {
-      await store.close();
-    }
-  }
+  const withStore = (use: (store: EventStore) => Promise<void>) => withOpened(() => harness.open(), use);
 
   const isConflict = (streamId: string, expected: number | string, actual: number) => (error: unknown) => {
     assert.ok(error instanceof WrongExpectedVersion, `expected WrongExpectedVersion, got ${String(error)}`);

@@ -1,7 +1,7 @@
 /**
  * The behaviour every KeyStore adapter must show. An adapter's spec calls
- * `keyStoreContract(name, harness)`; the suite uses only the port, so the SQLite and a
- * later PostgreSQL adapter are held to the same tests.
+ * `keyStoreContract(name, harness)`; the suite uses only the port, so the SQLite and
+ * PostgreSQL adapters are held to the same tests.
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -13,28 +13,17 @@ import {
   type KeyStore,
   type WrappedSubjectKey,
 } from '@crm/core';
+import { KEK_NEW, KEK_OLD, wrappedKey } from './key-store-fixtures.ts';
+import { withOpened } from './with-opened.ts';
 
 export interface KeyStoreHarness {
   /**
-   * A new, empty store that shares no data with any store opened before: the suite
-   * asserts exact counts and listings. The suite closes every store it opens.
+   * A new, empty place for keys (a file, a schema...) that shares no data with any place
+   * before: the suite asserts exact counts and listings. The function it returns opens a
+   * store on that place, as often as it is called: stores opened on one place share its
+   * keys and tombstones, like two processes would. The suite closes every store it opens.
    */
-  open(): Promise<KeyStore>;
-}
-
-const KEK_OLD = 'kek-2024';
-const KEK_NEW = 'kek-2025';
-
-function wrappedKey(overrides: Partial<WrappedSubjectKey> = {}): WrappedSubjectKey {
-  return {
-    subjectId: randomUUID(),
-    keyVersion: 1,
-    kekId: KEK_OLD,
-    // Stands in for nonce + ciphertext + tag of a 32-byte data key; the store never looks inside.
-    wrapped: new Uint8Array(randomBytes(60)),
-    createdAt: '2025-01-02T03:04:05.000Z',
-    ...overrides,
-  };
+  freshPlace(): Promise<() => Promise<KeyStore>>;
 }
 
 function hex(bytes: Uint8Array): string {
@@ -55,14 +44,7 @@ async function activeKey(store: KeyStore, subjectId: string): Promise<WrappedSub
 }
 
 export function keyStoreContract(name: string, harness: KeyStoreHarness): void {
-  async function withStore(body: (store: KeyStore) => Promise<void>): Promise<void> {
-    const store = await harness.open();
-    try {
-      await body(store);
-    } finally {
-      await store.close();
-    }
-  }
+  const withStore = (body: (store: KeyStore) => Promise<void>) => withOpened(async () => (await harness.freshPlace())(), body);
 
   describe(`KeyStore contract: ${name}`, () => {
     it('finds the key it created, bytes and all', () =>
@@ -244,5 +226,31 @@ export function keyStoreContract(name: string, harness: KeyStoreHarness): void {
         await store.destroy(newKey.subjectId, 'req-2', '2025-02-03T04:05:06.000Z');
         assert.deepEqual(await store.stats(), { activeKeysByKek: { [KEK_OLD]: 1, [KEK_NEW]: 2 }, tombstones: 2 });
       }));
+
+    it('refuses a negative page size instead of listing every key', () =>
+      withStore(async (store) => {
+        await store.create(wrappedKey());
+        await assert.rejects(store.listWrappedByOtherThan('kek-other', -1), RangeError);
+      }));
+
+    it('keeps tombstones across a reopen, so an erased subject stays erased', async () => {
+      const open = await harness.freshPlace();
+      const erased = wrappedKey();
+      const kept = wrappedKey();
+      const first = await open();
+      await first.create(erased);
+      await first.create(kept);
+      const tombstone = await first.destroy(erased.subjectId, 'req-erase', '2025-02-03T04:05:06.000Z');
+      await first.close();
+
+      const reopened = await open();
+      try {
+        assert.deepEqual(await reopened.find(erased.subjectId), { state: 'destroyed', tombstone });
+        await assert.rejects(reopened.create(wrappedKey({ subjectId: erased.subjectId })), SubjectErased);
+        assert.deepEqual(await reopened.find(kept.subjectId), { state: 'active', key: kept });
+      } finally {
+        await reopened.close();
+      }
+    });
   });
 }

@@ -1,11 +1,11 @@
-import { after, before, describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { MAX_COMMAND_BODY_BYTES, type Role } from '@crm/contracts';
 import type { RecordedEvent } from '@crm/core';
 import { customerStream } from '@crm/domain';
-import { type CrmUnderTest, startCrmUnderTest } from '../support/crm-under-test.ts';
-import { registerCustomer, seedWorld, type World } from '../support/valid-commands.ts';
+import { seededCrmForSuite } from '../support/seeded-crm.ts';
+import { registerCustomer } from '../support/valid-commands.ts';
 
 /**
  * Bad input over HTTP: each case answers a 4xx problem+json that names the field at fault,
@@ -47,24 +47,18 @@ interface BadCase {
 }
 
 describe('HTTP bad input', { timeout: 60_000 }, () => {
-  let crm: CrmUnderTest;
-  let world: World;
+  const suite = seededCrmForSuite();
   let seededStream: string;
   const roles: Role[] = ['sales-rep'];
 
-  before(async () => {
-    crm = await startCrmUnderTest();
-    world = await seedWorld(crm);
-    seededStream = customerStream(world.customerId);
-  });
-  after(async () => {
-    await crm?.dispose();
+  before(() => {
+    seededStream = customerStream(suite.world.customerId);
   });
 
   async function send(c: Pick<BadCase, 'type' | 'body' | 'raw' | 'query' | 'headers'>): Promise<Sent> {
-    const response = await fetch(`${crm.url}/v1/commands/${c.type}${c.query ?? ''}`, {
+    const response = await fetch(`${suite.crm.url}/v1/commands/${c.type}${c.query ?? ''}`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${await crm.token(roles)}`, ...c.headers },
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${await suite.crm.token(roles)}`, ...c.headers },
       body: c.raw ? String(c.body) : JSON.stringify(c.body),
     });
     const text = await response.text();
@@ -78,13 +72,13 @@ describe('HTTP bad input', { timeout: 60_000 }, () => {
   }
 
   const snapshot = async (): Promise<{ head: number; stream: RecordedEvent[] }> => ({
-    head: await crm.runtime.eventStore.headPosition(),
-    stream: await crm.runtime.eventStore.readStream(seededStream),
+    head: await suite.crm.runtime.eventStore.headPosition(),
+    stream: await suite.crm.runtime.eventStore.readStream(seededStream),
   });
 
   /** Sends the bad request and checks everything a bad request must (and must not) do. */
   async function assertRefused(c: BadCase): Promise<Sent> {
-    const logsBefore = crm.logs.length;
+    const logsBefore = suite.crm.logs.length;
     const stored = await snapshot();
     assert.ok(stored.stream.length > 0, 'the seeded stream exists');
 
@@ -121,7 +115,7 @@ describe('HTTP bad input', { timeout: 60_000 }, () => {
 
     if (c.marker !== undefined) {
       // Scanned after the next command, so that the refused request's own log lines are written by now.
-      const written = crm.logs.slice(logsBefore);
+      const written = suite.crm.logs.slice(logsBefore);
       assert.ok(written.some((line) => line.includes(`"status":${c.status}`)), 'the refused request left no log line, so the scan below saw nothing');
       const leaked = written.filter((line) => line.includes(c.marker!));
       assert.deepEqual(leaked, [], 'a log line echoes the submitted value');
@@ -129,7 +123,7 @@ describe('HTTP bad input', { timeout: 60_000 }, () => {
     return answer;
   }
 
-  const customerId = () => world.customerId;
+  const customerId = () => suite.world.customerId;
   const validAddress = { street: 'Main Street 1', postalCode: '10115', city: 'Berlin', country: 'DE' };
 
   describe('malformed bodies', () => {

@@ -1,11 +1,12 @@
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { commandContracts, ENVELOPE_FIELDS, UNRECORDED_TEXT_VERSION } from '@crm/contracts';
 import { isSealedEventData, openEvent } from '@crm/core';
 import { customerStream } from '@crm/domain';
-import { type CrmUnderTest, startCrmUnderTest } from '../support/crm-under-test.ts';
-import { registerCustomer, seedWorld, validCommandBodies, type World } from '../support/valid-commands.ts';
+import type { CrmUnderTest } from '../support/crm-under-test.ts';
+import { seededCrmForSuite } from '../support/seeded-crm.ts';
+import { registerCustomer, seedWorld, validCommandBodies } from '../support/valid-commands.ts';
 
 /**
  * The command endpoint's contract over HTTP: idempotency, optimistic concurrency, the
@@ -28,21 +29,12 @@ function uuidV7(): string {
 const problemType = (body: Json) => String(body.type).split(':').at(-1);
 
 describe('HTTP commands', { timeout: 60_000 }, () => {
-  let crm: CrmUnderTest;
-  let world: World;
+  const suite = seededCrmForSuite();
 
-  before(async () => {
-    crm = await startCrmUnderTest();
-    world = await seedWorld(crm);
-  });
-  after(async () => {
-    await crm?.dispose();
-  });
-
-  const head = () => crm.runtime.eventStore.headPosition();
-  const activeKeys = async () => Object.values((await crm.runtime.keyStore.stats()).activeKeysByKek).reduce((a, b) => a + b, 0);
-  const sales = (type: string, body: unknown, headers?: Record<string, string>) => crm.command(type, body, ['sales-rep'], headers);
-  const agent = (type: string, body: unknown) => crm.command(type, body, ['service-agent']);
+  const head = () => suite.crm.runtime.eventStore.headPosition();
+  const activeKeys = async () => Object.values((await suite.crm.runtime.keyStore.stats()).activeKeysByKek).reduce((a, b) => a + b, 0);
+  const sales = (type: string, body: unknown, headers?: Record<string, string>) => suite.crm.command(type, body, ['sales-rep'], headers);
+  const agent = (type: string, body: unknown) => suite.crm.command(type, body, ['service-agent']);
 
   async function ok(answer: Awaited<ReturnType<CrmUnderTest['command']>>): Promise<Json> {
     assert.equal(answer.status, 200, JSON.stringify(answer.body));
@@ -50,7 +42,7 @@ describe('HTTP commands', { timeout: 60_000 }, () => {
   }
 
   async function newCustomer(): Promise<string> {
-    return String((await ok(await sales('RegisterCustomer', registerCustomer('Fresh', world.employeeId)))).subjectId);
+    return String((await ok(await sales('RegisterCustomer', registerCustomer('Fresh', suite.world.employeeId)))).subjectId);
   }
 
   /** Asserts a problem answer of the given status and type that appended nothing since `before`. */
@@ -66,9 +58,9 @@ describe('HTTP commands', { timeout: 60_000 }, () => {
     test('the same Idempotency-Key twice: the same answer, duplicate: true on the second, one event appended', async () => {
       const key = `register-${randomUUID()}`;
       const before = await head();
-      const first = await ok(await sales('RegisterCustomer', registerCustomer('Idem', world.employeeId), { 'Idempotency-Key': key }));
+      const first = await ok(await sales('RegisterCustomer', registerCustomer('Idem', suite.world.employeeId), { 'Idempotency-Key': key }));
       const keysAfterFirst = await activeKeys();
-      const second = await ok(await sales('RegisterCustomer', registerCustomer('Idem', world.employeeId), { 'Idempotency-Key': key }));
+      const second = await ok(await sales('RegisterCustomer', registerCustomer('Idem', suite.world.employeeId), { 'Idempotency-Key': key }));
       assert.equal(await activeKeys(), keysAfterFirst, 'the retry minted a key for a data subject that was never stored');
       assert.notEqual(first.duplicate, true);
       assert.equal(second.duplicate, true);
@@ -77,14 +69,14 @@ describe('HTTP commands', { timeout: 60_000 }, () => {
         assert.equal(second[member], first[member], `${member} differs between the answers`);
       }
       assert.equal(await head(), before + 1, 'exactly one event appended');
-      const appended = await crm.runtime.eventStore.readAll({ after: before });
+      const appended = await suite.crm.runtime.eventStore.readAll({ after: before });
       assert.equal(appended.length, 1);
       assert.equal(appended[0]?.streamId, first.streamId);
     });
 
     test('the same body commandId twice: the same answer, duplicate: true on the second, one event appended', async () => {
       const commandId = randomUUID();
-      const body = { customerId: world.customerId, lifecycleStage: 'prospect', commandId };
+      const body = { customerId: suite.world.customerId, lifecycleStage: 'prospect', commandId };
       const before = await head();
       const first = await ok(await sales('ReclassifyCustomer', body));
       const second = await ok(await sales('ReclassifyCustomer', body));
@@ -92,12 +84,12 @@ describe('HTTP commands', { timeout: 60_000 }, () => {
       assert.equal(second.duplicate, true);
       for (const member of ['streamId', 'version', 'position'] as const) assert.equal(second[member], first[member], `${member} differs`);
       assert.equal(await head(), before + 1, 'exactly one event appended');
-      const [event] = await crm.runtime.eventStore.readAll({ after: before });
+      const [event] = await suite.crm.runtime.eventStore.readAll({ after: before });
       assert.equal(event?.metadata.commandId, commandId, 'the stored event carries the commandId');
     });
 
     test('without a key, the same command twice appends twice (the keyed tests above are not vacuous)', async () => {
-      const body = { customerId: world.customerId, lifecycleStage: 'lead' };
+      const body = { customerId: suite.world.customerId, lifecycleStage: 'lead' };
       const before = await head();
       const first = await ok(await sales('ReclassifyCustomer', body));
       const second = await ok(await sales('ReclassifyCustomer', body));
@@ -108,15 +100,15 @@ describe('HTTP commands', { timeout: 60_000 }, () => {
 
     test('a key reused for another command type: 422 idempotency-key-reused, nothing appended', async () => {
       const key = `reused-${randomUUID()}`;
-      await ok(await sales('ReclassifyCustomer', { customerId: world.customerId, segment: 'enterprise' }, { 'Idempotency-Key': key }));
+      await ok(await sales('ReclassifyCustomer', { customerId: suite.world.customerId, segment: 'enterprise' }, { 'Idempotency-Key': key }));
       const before = await head();
-      const reused = await sales('AssignAccountOwner', { customerId: world.customerId, accountOwnerId: world.employeeId }, { 'Idempotency-Key': key });
+      const reused = await sales('AssignAccountOwner', { customerId: suite.world.customerId, accountOwnerId: suite.world.employeeId }, { 'Idempotency-Key': key });
       await assertProblem(reused, 422, 'idempotency-key-reused', before);
 
       const commandId = randomUUID();
-      await ok(await sales('ReclassifyCustomer', { customerId: world.customerId, segment: 'consumer', commandId }));
+      await ok(await sales('ReclassifyCustomer', { customerId: suite.world.customerId, segment: 'consumer', commandId }));
       const beforeBody = await head();
-      const reusedId = await sales('AssignAccountOwner', { customerId: world.customerId, accountOwnerId: world.employeeId, commandId });
+      const reusedId = await sales('AssignAccountOwner', { customerId: suite.world.customerId, accountOwnerId: suite.world.employeeId, commandId });
       await assertProblem(reusedId, 422, 'idempotency-key-reused', beforeBody);
     });
   });
@@ -125,7 +117,7 @@ describe('HTTP commands', { timeout: 60_000 }, () => {
     test('matching: 200 at the next version; stale: 409 version-conflict, nothing appended', async () => {
       const customerId = await newCustomer();
       const stream = customerStream(customerId);
-      const current = (await crm.runtime.eventStore.readStream(stream)).at(-1)?.streamVersion;
+      const current = (await suite.crm.runtime.eventStore.readStream(stream)).at(-1)?.streamVersion;
       assert.equal(current, 1);
 
       const matched = await ok(await sales('ReclassifyCustomer', { customerId, segment: 'enterprise', expectedVersion: current }));
@@ -137,7 +129,7 @@ describe('HTTP commands', { timeout: 60_000 }, () => {
       await assertProblem(stale, 409, 'version-conflict', before);
       assert.equal(stale.body.actualVersion, 2);
       assert.equal(stale.body.expectedVersion, 1);
-      assert.equal((await crm.runtime.eventStore.readStream(stream)).length, 2, 'the stream did not move');
+      assert.equal((await suite.crm.runtime.eventStore.readStream(stream)).length, 2, 'the stream did not move');
     });
 
     test('ahead of the stream is a conflict too', async () => {
@@ -148,7 +140,7 @@ describe('HTTP commands', { timeout: 60_000 }, () => {
   });
 
   test('every answer carries position equal to the store head after the command, and the stream version', async () => {
-    const fresh = await seedWorld(crm, 'Pos');
+    const fresh = await seedWorld(suite.crm, 'Pos');
     const bodies = validCommandBodies(fresh, 'Pos');
     const steps: Array<[string, 'sales-rep' | 'service-agent' | 'hr']> = [
       ['RegisterCustomer', 'sales-rep'],
@@ -161,11 +153,11 @@ describe('HTTP commands', { timeout: 60_000 }, () => {
     ];
     let previous = await head();
     for (const [type, role] of steps) {
-      const answer = await ok(await crm.command(type, bodies[type], [role]));
+      const answer = await ok(await suite.crm.command(type, bodies[type], [role]));
       const now = await head();
       assert.ok(now > previous, `${type} appended nothing`);
       assert.equal(answer.position, now, `${type}: position is not the head after the command`);
-      const stream = await crm.runtime.eventStore.readStream(String(answer.streamId));
+      const stream = await suite.crm.runtime.eventStore.readStream(String(answer.streamId));
       assert.equal(answer.version, stream.at(-1)?.streamVersion, `${type}: version is not the stream's`);
       assert.equal(stream.at(-1)?.globalPosition, answer.position);
       previous = now;
@@ -174,7 +166,7 @@ describe('HTTP commands', { timeout: 60_000 }, () => {
 
   describe('business rules: 422 business-rule-violation, nothing appended', () => {
     test('resolving a resolved case', async () => {
-      const caseId = String((await ok(await agent('OpenServiceCase', { customerId: world.customerId, channel: 'chat', summary: 'Rule case' }))).caseId);
+      const caseId = String((await ok(await agent('OpenServiceCase', { customerId: suite.world.customerId, channel: 'chat', summary: 'Rule case' }))).caseId);
       await ok(await agent('ResolveServiceCase', { caseId, resolution: 'solved' }));
       const before = await head();
       const again = await agent('ResolveServiceCase', { caseId, resolution: 'duplicate' });
@@ -183,7 +175,7 @@ describe('HTTP commands', { timeout: 60_000 }, () => {
     });
 
     test("moving a won deal's stage", async () => {
-      const body = { customerId: world.customerId, title: 'Rule deal', amountMinor: 10_00, currency: 'EUR', ownerId: world.employeeId };
+      const body = { customerId: suite.world.customerId, title: 'Rule deal', amountMinor: 10_00, currency: 'EUR', ownerId: suite.world.employeeId };
       const dealId = String((await ok(await sales('OpenDeal', body))).dealId);
       await ok(await sales('MoveDealStage', { dealId, stage: 'negotiation' }));
       await ok(await sales('WinDeal', { dealId }));
@@ -217,7 +209,7 @@ describe('HTTP commands', { timeout: 60_000 }, () => {
 
   describe('description and health', () => {
     test('GET /openapi.json lists every command type with its request body schema', async () => {
-      const response = await fetch(`${crm.url}/openapi.json`);
+      const response = await fetch(`${suite.crm.url}/openapi.json`);
       assert.equal(response.status, 200);
       assert.match(response.headers.get('content-type') ?? '', /^application\/json/);
       const doc = (await response.json()) as {
@@ -227,7 +219,7 @@ describe('HTTP commands', { timeout: 60_000 }, () => {
       const commandPaths = Object.keys(doc.paths).filter((p) => p.startsWith('/v1/commands/'));
       assert.deepEqual(commandPaths.sort(), [...commandContracts.keys()].map((t) => `/v1/commands/${t}`).sort());
 
-      const bodies = validCommandBodies(world);
+      const bodies = validCommandBodies(suite.world);
       for (const contract of commandContracts.values()) {
         const post = doc.paths[`/v1/commands/${contract.type}`]?.post;
         assert.ok(post, `no POST for ${contract.type}`);
@@ -255,7 +247,7 @@ describe('HTTP commands', { timeout: 60_000 }, () => {
 
     test('/healthz and /readyz answer 200', async () => {
       for (const path of ['/healthz', '/readyz']) {
-        const response = await fetch(`${crm.url}${path}`);
+        const response = await fetch(`${suite.crm.url}${path}`);
         assert.equal(response.status, 200, path);
         const body = (await response.json()) as Json;
         assert.match(String(body.status), /^(ok|ready)$/);
@@ -275,7 +267,7 @@ describe('HTTP commands', { timeout: 60_000 }, () => {
 
       const answer = await ok(await sales('GiveConsent?version=1', v1));
       assert.equal(answer.position, before + 1);
-      const stream = await crm.runtime.eventStore.readStream(customerStream(customerId));
+      const stream = await suite.crm.runtime.eventStore.readStream(customerStream(customerId));
       const stored = stream.at(-1);
       assert.ok(stored);
       assert.equal(stored.type, 'ConsentGiven');
@@ -284,13 +276,13 @@ describe('HTTP commands', { timeout: 60_000 }, () => {
       assert.ok(isSealedEventData(stored.data));
       assert.equal(stored.data.plain.textVersion, UNRECORDED_TEXT_VERSION);
       assert.equal(UNRECORDED_TEXT_VERSION, 'unrecorded');
-      const opened = await openEvent(stored, crm.runtime.keyring);
+      const opened = await openEvent(stored, suite.crm.runtime.keyring);
       assert.deepEqual(opened.data, { ...v1, subjectId: customerId, textVersion: 'unrecorded' });
     });
 
     test('version 1 refuses the field it did not have yet', async () => {
       const before = await head();
-      const answer = await sales('GiveConsent?version=1', { customerId: world.customerId, purpose: 'profiling', legalBasis: 'consent', source: 'web-form', textVersion: '2026-01' });
+      const answer = await sales('GiveConsent?version=1', { customerId: suite.world.customerId, purpose: 'profiling', legalBasis: 'consent', source: 'web-form', textVersion: '2026-01' });
       await assertProblem(answer, 400, 'validation-failed', before);
       assert.match(String(answer.body.detail), /\/textVersion: is not a known field/);
     });

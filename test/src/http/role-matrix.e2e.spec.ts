@@ -1,8 +1,9 @@
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { SignJWT, UnsecuredJWT } from 'jose';
 import { commandContracts, type CommandContract, type Role, ROLES } from '@crm/contracts';
-import { type CrmUnderTest, startCrmUnderTest, TEST_JWT_SECRET } from '../support/crm-under-test.ts';
+import { type CrmUnderTest, TEST_JWT_SECRET } from '../support/crm-under-test.ts';
+import { seededCrmForSuite } from '../support/seeded-crm.ts';
 import { seedWorld, validCommandBodies, type World } from '../support/valid-commands.ts';
 
 /**
@@ -28,19 +29,10 @@ const PREREQUISITES: Record<string, (crm: CrmUnderTest, world: World) => Promise
 };
 
 describe('HTTP role matrix', { timeout: 120_000 }, () => {
-  let crm: CrmUnderTest;
-  /** One world for the refusals: a refused command changes nothing, so they can share it. */
-  let shared: World;
+  /** Its world serves the refusals: a refused command changes nothing, so they can share it. */
+  const suite = seededCrmForSuite();
 
-  before(async () => {
-    crm = await startCrmUnderTest();
-    shared = await seedWorld(crm);
-  });
-  after(async () => {
-    await crm?.dispose();
-  });
-
-  const head = () => crm.runtime.eventStore.headPosition();
+  const head = () => suite.crm.runtime.eventStore.headPosition();
 
   function bodyFor(world: World, type: string): Record<string, unknown> {
     const body = validCommandBodies(world)[type];
@@ -50,19 +42,19 @@ describe('HTTP role matrix', { timeout: 120_000 }, () => {
 
   /** Sends the command with a valid body on a freshly seeded world and asserts it is accepted and appended. */
   async function assertAccepted(type: string, roles: Role[]): Promise<void> {
-    const world = await seedWorld(crm);
-    await PREREQUISITES[type]?.(crm, world);
+    const world = await seedWorld(suite.crm);
+    await PREREQUISITES[type]?.(suite.crm, world);
     const before = await head();
-    const answer = await crm.command(type, bodyFor(world, type), roles);
+    const answer = await suite.crm.command(type, bodyFor(world, type), roles);
     assert.ok(answer.status >= 200 && answer.status < 300, `${type} as [${roles.join(', ')}] answered ${answer.status}: ${JSON.stringify(answer.body)}`);
     assert.equal(typeof answer.body.streamId, 'string');
     assert.ok((await head()) > before, `${type} as [${roles.join(', ')}] was accepted but appended nothing`);
   }
 
-  /** Sends the command with a valid body on the shared world and asserts a 403 problem and no append. */
+  /** Sends the command with a valid body on the suite's world and asserts a 403 problem and no append. */
   async function assertForbidden(type: string, roles: Role[]): Promise<void> {
     const before = await head();
-    const answer = await crm.command(type, bodyFor(shared, type), roles);
+    const answer = await suite.crm.command(type, bodyFor(suite.world, type), roles);
     assert.equal(answer.status, 403, `${type} as [${roles.join(', ')}] answered ${answer.status}: ${JSON.stringify(answer.body)}`);
     assert.match(answer.contentType ?? '', /^application\/problem\+json/);
     assert.equal(typeof answer.body.type, 'string');
@@ -72,7 +64,7 @@ describe('HTTP role matrix', { timeout: 120_000 }, () => {
   }
 
   test('the support has a valid body for every command type, and every contract role is a known role', () => {
-    const bodies = validCommandBodies(shared);
+    const bodies = validCommandBodies(suite.world);
     assert.deepEqual(Object.keys(bodies).sort(), [...commandContracts.keys()].sort());
     for (const contract of commandContracts.values()) {
       assert.ok(contract.roles.length > 0, `${contract.type} allows no role`);
@@ -123,10 +115,10 @@ describe('HTTP role matrix', { timeout: 120_000 }, () => {
 
     /** POSTs a valid RegisterCustomer with the given Authorization header (or none). */
     async function sendWith(authorization: string | undefined) {
-      const response = await fetch(`${crm.url}/v1/commands/RegisterCustomer`, {
+      const response = await fetch(`${suite.crm.url}/v1/commands/RegisterCustomer`, {
         method: 'POST',
         headers: { 'content-type': 'application/json', ...(authorization !== undefined ? { authorization } : {}) },
-        body: JSON.stringify(bodyFor(shared, 'RegisterCustomer')),
+        body: JSON.stringify(bodyFor(suite.world, 'RegisterCustomer')),
       });
       const text = await response.text();
       return { status: response.status, headers: response.headers, body: (text ? JSON.parse(text) : {}) as Record<string, unknown> };
@@ -145,7 +137,7 @@ describe('HTTP role matrix', { timeout: 120_000 }, () => {
 
     test('control: the same request with a valid sales-rep token is accepted', async () => {
       const before = await head();
-      const answer = await sendWith(`Bearer ${await crm.token(['sales-rep'])}`);
+      const answer = await sendWith(`Bearer ${await suite.crm.token(['sales-rep'])}`);
       assert.equal(answer.status, 200, JSON.stringify(answer.body));
       assert.equal(await head(), before + 1);
     });
@@ -154,7 +146,7 @@ describe('HTTP role matrix', { timeout: 120_000 }, () => {
 
     test('a non-Bearer scheme (Basic), and a valid JWT under another scheme', async () => {
       await assertUnauthenticated(`Basic ${Buffer.from('sales:secret').toString('base64')}`);
-      await assertUnauthenticated(`Token ${await crm.token(['sales-rep'])}`);
+      await assertUnauthenticated(`Token ${await suite.crm.token(['sales-rep'])}`);
     });
 
     test('an empty bearer token and a token that is not a JWT', async () => {
@@ -187,12 +179,12 @@ describe('HTTP role matrix', { timeout: 120_000 }, () => {
       assert.match(unsigned, /\.$/, 'an unsecured JWT ends with an empty signature');
       await assertUnauthenticated(`Bearer ${unsigned}`);
       // The same, with a signature copied from a genuine token, so that only the verifier can refuse it.
-      const genuineSignature = (await crm.token(['sales-rep'])).split('.')[2];
+      const genuineSignature = (await suite.crm.token(['sales-rep'])).split('.')[2];
       await assertUnauthenticated(`Bearer ${unsigned}${genuineSignature}`);
     });
 
     test('a token whose payload was altered after signing (roles escalated)', async () => {
-      const genuine = await crm.token(['guest'], { subject: 'test-tamperer' });
+      const genuine = await suite.crm.token(['guest'], { subject: 'test-tamperer' });
       const [header, payload, signature] = genuine.split('.');
       assert.ok(header && payload && signature);
       const claimsSigned = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as Record<string, unknown>;

@@ -1,14 +1,19 @@
 /**
- * In-process "the log grew" signal with a sequence number, so that a waiter that read the
- * sequence before looking for events cannot miss a notification that came in between.
+ * "Something was committed" for the subscriptions of one store: raised by this process's own
+ * appends and, where the adapter has one, by the engine's notifications of other processes'
+ * commits. Subscribers wait on it instead of polling tightly; the timeout in `next` is the
+ * fallback that sees commits nobody announced.
+ *
+ * A sequence number, so that a subscriber that read it before reading a page and then waits
+ * does not miss a commit that landed in between (e.g. while it held an event of that page).
  */
 export interface CommitSignal {
   /** Increases on every `notify`. */
   readonly sequence: number;
   notify(): void;
   /**
-   * Resolves once `sequence` has moved past `seen` (at once if it already has), after
-   * `timeoutMs`, or when `signal` aborts, whichever comes first.
+   * Resolves at once if `sequence` has moved past `seen`, else at the next `notify`, after
+   * `timeoutMs` (the polling fallback) or when `signal` aborts, whichever comes first.
    */
   next(seen: number, timeoutMs: number, signal: AbortSignal): Promise<void>;
 }

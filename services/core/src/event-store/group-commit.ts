@@ -5,10 +5,12 @@ export interface GroupCommitOptions<Request, Result> {
   /** Most requests per transaction; a longer queue is committed in several turns of the event loop. */
   maxBatch: number;
   /**
-   * How many batches may be committing at once. 1 (default) for a synchronous commit. A
-   * writer that commits batches strictly in the order it receives them (a worker thread)
-   * can take more: the next batch is handed over while the previous one is still being
-   * written, so the caller's thread never idles waiting for the disk.
+   * How many batches may be committing at once. 1 (default) where transactions would only
+   * queue behind each other anyway: a synchronous commit, or a server that serialises them on
+   * one lock (each would hold a connection while it waits). A writer that commits batches
+   * strictly in the order it receives them (a worker thread) can take more: the next batch is
+   * handed over while the previous one is still being written, so the caller's thread never
+   * idles waiting for the disk.
    */
   maxInFlight?: number;
   /**
@@ -34,7 +36,8 @@ interface Pending<Request, Result> {
 /**
  * Queues requests and commits them together on the next `setImmediate`, so that every append
  * made during one turn of the event loop (e.g. by many concurrent HTTP requests) shares one
- * transaction and one fsync. Order within a batch is submission order.
+ * transaction and one fsync, and so do all that arrive while the allowed number of batches
+ * are in flight. Order within a batch is submission order.
  */
 export function createGroupCommit<Request, Result>(
   options: GroupCommitOptions<Request, Result>,

@@ -1,11 +1,11 @@
 /**
- * Runs a consumer's handler with retries. What is kept of a failure is the error's
- * *name* only: messages of errors thrown by handlers may quote personal data they
- * opened, and a dead letter, a header or a log line must never carry it.
- *
- * (The in-process bus has the same small loop; the two adapters share no package
- * below the port but @crm/core, which does not own retry policy.)
+ * Runs a consumer's handler with retries, for every BusConsumer adapter (the port promises
+ * "a throw is retried, then dead-lettered"). What is kept of a failure is the error's *name*
+ * only: messages of errors thrown by handlers may quote personal data they opened, and a
+ * dead letter, a header or a log line must never carry it.
  */
+import { pause } from '../timing/pause.ts';
+
 export interface AttemptPolicy {
   maxAttempts: number;
   /** Delay before the second attempt; doubled for each further one. */
@@ -43,17 +43,4 @@ export async function attemptHandler(run: () => Promise<void>, policy: AttemptPo
 export function errorKindOf(error: unknown): string {
   if (error instanceof Error) return /^[A-Za-z][\w.-]{0,63}$/.test(error.name) ? error.name : 'Error';
   return `thrown-${typeof error}`;
-}
-
-function pause(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const done = () => {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
-  });
 }

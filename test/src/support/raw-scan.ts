@@ -31,11 +31,16 @@ export interface Hit {
 export function scanFiles(dir: string, values: readonly string[]): Hit[] {
   const hits: Hit[] = [];
   const visit = (path: string) => {
-    if (statSync(path).isDirectory()) {
-      for (const name of readdirSync(path)) visit(join(path, name));
-      return;
+    try {
+      if (statSync(path).isDirectory()) {
+        for (const name of readdirSync(path)) visit(join(path, name));
+        return;
+      }
+      hits.push(...scanBytes(path, readFileSync(path), values));
+    } catch (error) {
+      // A file the server removed while we read (a deleted topic, a rotated WAL) holds nothing any more.
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
     }
-    hits.push(...scanBytes(path, readFileSync(path), values));
   };
   visit(dir);
   return hits;

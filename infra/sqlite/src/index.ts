@@ -1,3 +1,4 @@
 export * from './sqlite-event-store.ts';
 export * from './sqlite-key-store.ts';
 export * from './sqlite-checkpoint-store.ts';
+export * from './sqlite-read-store.ts';

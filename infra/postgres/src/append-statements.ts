@@ -45,13 +45,17 @@ export function appendStatements(schema: string, channel: string): AppendStateme
     beginAndLock,
     readState: {
       name: `${schema}:read-state`,
+      // One index lookup per named stream and key (LATERAL): `= ANY(array)` lets the planner
+      // pick a full scan of `streams` while a new table has no statistics yet.
       text: `
         SELECT (SELECT coalesce(max(global_position), 0) FROM ${events})::text AS head,
                clock_timestamp() AS now,
-               (SELECT coalesce(json_agg(json_build_array(stream_id, version, last_position)), '[]')
-                  FROM ${streams} WHERE stream_id = ANY($1::text[])) AS streams,
-               (SELECT coalesce(array_agg(key), '{}')
-                  FROM ${idempotency} WHERE key = ANY($2::text[])) AS used_keys`,
+               (SELECT coalesce(json_agg(json_build_array(s.stream_id, s.version, s.last_position)), '[]')
+                  FROM unnest($1::text[]) AS wanted(id)
+                  CROSS JOIN LATERAL (SELECT stream_id, version, last_position FROM ${streams} WHERE stream_id = wanted.id) AS s) AS streams,
+               (SELECT coalesce(array_agg(k.key), '{}')
+                  FROM unnest($2::text[]) AS wanted(key)
+                  CROSS JOIN LATERAL (SELECT key FROM ${idempotency} WHERE key = wanted.key) AS k) AS used_keys`,
     },
     write: { name: `${schema}:write`, text: `${writeText} SELECT 1` },
     writeWithNotify: { name: `${schema}:write-notify`, text: `${writeText} ${notifyText}` },

@@ -81,21 +81,34 @@ export function createKafkaConsumer(options: KafkaConsumerOptions): BusConsumer 
           consumer
             .run({
               autoCommit: false,
-              eachMessage: async ({ topic, partition, message, heartbeat }) => {
-                // Stopping: leave the rest uncommitted for the group's next member.
-                if (signal.aborted) return;
-                const original = { topic, partition, offset: message.offset };
-                const decoded = decodeEventMessage(message);
-                if (!decoded.ok) {
-                  await sendDeadLetter({ reason: 'undecodable', kind: decoded.kind }, original);
-                } else {
-                  const outcome = await attemptHandler(() => handle(decoded.event), { maxAttempts, retryDelayMs, signal, beforeRetry: heartbeat });
-                  if (outcome.kind === 'stopped') return;
-                  if (outcome.kind === 'failed') {
-                    await sendDeadLetter({ reason: 'handler-failed', kind: outcome.errorKind, attempts: outcome.attempts }, original, decoded.event);
+              // One offset commit per fetched batch, after every message of it was handled (or
+              // dead-lettered): a commit per message would cap a consumer at a few thousand a second.
+              eachBatchAutoResolve: false,
+              eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
+                const { topic, partition } = batch;
+                let handled: string | undefined;
+                for (const message of batch.messages) {
+                  // Stopping or rebalanced away: leave the rest uncommitted for the group's next member.
+                  if (signal.aborted || !isRunning() || isStale()) break;
+                  const original = { topic, partition, offset: message.offset };
+                  const decoded = decodeEventMessage(message);
+                  if (!decoded.ok) {
+                    await sendDeadLetter({ reason: 'undecodable', kind: decoded.kind }, original);
+                  } else {
+                    const outcome = await attemptHandler(() => handle(decoded.event), { maxAttempts, retryDelayMs, signal, beforeRetry: heartbeat });
+                    if (outcome.kind === 'stopped') break;
+                    if (outcome.kind === 'failed') {
+                      await sendDeadLetter({ reason: 'handler-failed', kind: outcome.errorKind, attempts: outcome.attempts }, original, decoded.event);
+                    }
                   }
+                  handled = message.offset;
+                  // Moves this member's fetch position on; the group's committed offset follows below.
+                  resolveOffset(message.offset);
+                  await heartbeat();
                 }
-                await consumer.commitOffsets([{ topic, partition, offset: (BigInt(message.offset) + 1n).toString() }]);
+                if (handled !== undefined) {
+                  await consumer.commitOffsets([{ topic, partition, offset: (BigInt(handled) + 1n).toString() }]);
+                }
               },
             })
             .catch(reject);

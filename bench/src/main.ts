@@ -3,20 +3,26 @@
  *   npm run bench                               all, full size (3 runs each)
  *   npm run bench -- store-append --quick       one workload, small size (1 run)
  * Options: --quick, --runs N, --appends N, --store-seconds N, --http-seconds N,
+ *          --relay-events N, --latency-seconds N, --rate N, --pg-analyze (diagnosis),
  *          --cpu-prof (CPU profile of every measured phase into bench/profiles/), --no-write.
+ * Workloads that need PostgreSQL or Kafka use CRM_PG_URL / CRM_KAFKA_URL; when unset, the
+ * engines are brought up with infra/local/engines.mjs, and stopped at the end if this run started them.
  * Prints a table per workload and writes bench/results/<timestamp>.{json,md} and latest.md.
  * Exits 1 only when a run is invalid (non-2xx answers or errors), never because of a figure.
  */
 import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { ensureEngines, stopStartedEngines } from './engines.ts';
 import { describeMachine, systemLoad } from './machine.ts';
 import { aggregate, type BenchReport, consoleTable, writeResults, type WorkloadResult } from './results.ts';
 import type { BenchOptions, Measurement, Workload } from './workload.ts';
 import { httpCommands } from './workloads/http-commands.ts';
+import { kafkaRelay } from './workloads/kafka-relay.ts';
+import { pgStoreAppend } from './workloads/pg-store-append.ts';
 import { storeAppend } from './workloads/store-append.ts';
 
-const WORKLOADS: Workload[] = [storeAppend, httpCommands];
+const WORKLOADS: Workload[] = [storeAppend, httpCommands, pgStoreAppend, kafkaRelay];
 const RESULTS_DIR = fileURLToPath(new URL('../results/', import.meta.url));
 const PROFILES_DIR = fileURLToPath(new URL('../profiles/', import.meta.url));
 
@@ -36,13 +42,17 @@ async function main(): Promise<number> {
       appends: { type: 'string' },
       'store-seconds': { type: 'string' },
       'http-seconds': { type: 'string' },
+      'relay-events': { type: 'string' },
+      'latency-seconds': { type: 'string' },
+      rate: { type: 'string' },
+      'pg-analyze': { type: 'boolean', default: false },
       'cpu-prof': { type: 'boolean', default: false },
       'no-write': { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
   });
   if (values.help) {
-    console.log(`usage: npm run bench -- [${WORKLOADS.map((w) => w.name).join('|')} ...] [--quick] [--runs N] [--appends N] [--store-seconds N] [--http-seconds N] [--cpu-prof] [--no-write]`);
+    console.log(`usage: npm run bench -- [${WORKLOADS.map((w) => w.name).join('|')} ...] [--quick] [--runs N] [--appends N] [--store-seconds N] [--http-seconds N] [--relay-events N] [--latency-seconds N] [--rate N] [--pg-analyze] [--cpu-prof] [--no-write]`);
     return 0;
   }
   const unknown = positionals.filter((p) => !WORKLOADS.some((w) => w.name === p));
@@ -55,12 +65,19 @@ async function main(): Promise<number> {
   const appends = positiveNumber(values.appends, 'appends');
   const storeSeconds = positiveNumber(values['store-seconds'], 'store-seconds');
   const httpSeconds = positiveNumber(values['http-seconds'], 'http-seconds');
+  const relayEvents = positiveNumber(values['relay-events'], 'relay-events');
+  const latencySeconds = positiveNumber(values['latency-seconds'], 'latency-seconds');
+  const rate = positiveNumber(values.rate, 'rate');
   const options: BenchOptions = {
     quick: values.quick,
     runs: Math.round(positiveNumber(values.runs, 'runs') ?? (values.quick ? 1 : 3)),
     ...(appends ? { appends: Math.round(appends) } : {}),
     ...(storeSeconds ? { storeSeconds } : {}),
     ...(httpSeconds ? { httpSeconds } : {}),
+    ...(relayEvents ? { relayEvents: Math.round(relayEvents) } : {}),
+    ...(latencySeconds ? { latencySeconds } : {}),
+    ...(rate ? { rate } : {}),
+    ...(values['pg-analyze'] ? { pgAnalyze: true } : {}),
     ...(cpuProfDir ? { cpuProfDir } : {}),
     log: (line) => console.log(line),
   };
@@ -72,6 +89,7 @@ async function main(): Promise<number> {
   );
   const results: WorkloadResult[] = [];
   for (const workload of selected) {
+    if (workload.engines?.length) await ensureEngines(workload.engines, options.log);
     const parameters = workload.parameters(options);
     console.log(`\n== ${workload.name}: ${workload.title}\n   ${JSON.stringify(parameters)}`);
     const before = systemLoad();
@@ -113,10 +131,24 @@ async function main(): Promise<number> {
   return 0;
 }
 
-main().then(
-  (code) => process.exit(code),
-  (error: unknown) => {
+// Ctrl-C: still stop the engines this run started (never anyone else's).
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    console.log(`\n${signal}: stopping`);
+    stopStartedEngines((line) => console.log(line)).finally(() => process.exit(130));
+  });
+}
+
+main()
+  .catch((error: unknown) => {
     console.error(error);
-    process.exit(1);
-  },
-);
+    return 1;
+  })
+  .then(async (code) => {
+    try {
+      await stopStartedEngines((line) => console.log(line));
+    } catch (error) {
+      console.error(error);
+    }
+    process.exit(code);
+  });

@@ -1,4 +1,5 @@
 /** What every workload provides to main.ts, and what one run of it yields. */
+import type { EngineName } from './engines.ts';
 
 export interface BenchOptions {
   quick: boolean;
@@ -10,6 +11,14 @@ export interface BenchOptions {
   storeSeconds?: number;
   /** http-commands: seconds of measured load per scenario (overrides the default). */
   httpSeconds?: number;
+  /** kafka-relay: events pre-filled into the store and relayed (overrides the default). */
+  relayEvents?: number;
+  /** kafka-relay: seconds of offered load in the latency scenario (overrides the default). */
+  latencySeconds?: number;
+  /** kafka-relay: offered load of the latency scenario, events/s (overrides the default 1,000). */
+  rate?: number;
+  /** pg-store-append, diagnosis only: ANALYZE the tables after the warm-up. */
+  pgAnalyze?: boolean;
   /** Write CPU profiles of each measured phase (store: this process; HTTP: the server child) into this folder. */
   cpuProfDir?: string;
   log(line: string): void;
@@ -47,5 +56,11 @@ export interface Workload {
   parameters(options: BenchOptions): Record<string, unknown>;
   metrics: MetricSpec[];
   goals: Goal[];
+  /**
+   * Real engines the workload needs (their URLs in CRM_PG_URL / CRM_KAFKA_URL). main.ts
+   * brings up those whose variable is unset before the workload runs, and stops at the end
+   * only what it started.
+   */
+  engines?: EngineName[];
   run(options: BenchOptions, runIndex: number): Promise<Measurement[]>;
 }

@@ -10,7 +10,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { generateMasterKey, Keyring, type KeyStore, masterKeys, WrongExpectedVersion } from '@crm/core';
+import { type EventStore, generateMasterKey, Keyring, type KeyStore, masterKeys, WrongExpectedVersion } from '@crm/core';
 import { customerStream } from '@crm/domain';
 import { openSqliteEventStore, openSqliteKeyStore } from '@crm/sqlite';
 import { v7 as uuidv7 } from 'uuid';
@@ -64,9 +64,37 @@ export interface ScenarioFigures {
   /** CPU cost of building (and sealing) one event, measured alone: sequential, no store. */
   buildMicros: number;
   keySetupSeconds: number;
+  /** CPU of this process over the measured phase, in % of one core. */
+  cpuPercent: number;
+  /** CPU of the store's server (PostgreSQL) over the measured phase, in % of one core, when known. */
+  serverCpuPercent?: number;
 }
 
-/** Runs one variant × distribution on a fresh temp store; removes its files afterwards. */
+/** An event store opened for one scenario; `close` also removes what it made (files, schema). */
+export interface OpenedStore {
+  store: EventStore;
+  close(): Promise<void>;
+  /** CPU seconds used so far by the store's server processes, if it has any and they can be read. */
+  serverCpuSeconds?(): number | undefined;
+  /** Runs between the warm-up and the measured phase (diagnosis hooks, e.g. ANALYZE). */
+  afterWarmup?(): Promise<void>;
+}
+
+/**
+ * Opens a fresh, empty store for one scenario. `dir` is the scenario's temp folder;
+ * `onCommit(appends)` must be called once per committed group-commit transaction.
+ */
+export type StoreOpener = (dir: string, onCommit: (appends: number) => void) => Promise<OpenedStore>;
+
+/** The default: a durable SQLite store in the scenario's temp folder. */
+export function sqliteStoreOpener(durable: boolean): StoreOpener {
+  return async (dir, onCommit) => {
+    const store = openSqliteEventStore({ path: join(dir, 'events.sqlite'), durable, onCommit: ({ appends }) => onCommit(appends) });
+    return { store, close: () => store.close() };
+  };
+}
+
+/** Runs one variant × distribution on a fresh store (SQLite unless `open` says otherwise); removes it afterwards. */
 export async function runStoreScenario(
   config: StoreAppendConfig,
   variant: Variant,
@@ -74,10 +102,11 @@ export async function runStoreScenario(
   seed: number,
   /** When set, the measured phase's CPU profile is written here. */
   profileFile?: string,
+  open: StoreOpener = sqliteStoreOpener(config.durable),
 ): Promise<ScenarioFigures> {
   const dir = mkdtempSync(join(tmpdir(), 'crm-bench-store-'));
   let keyStore: KeyStore | undefined;
-  let store: ReturnType<typeof openSqliteEventStore> | undefined;
+  let opened: OpenedStore | undefined;
   try {
     const subjects = Array.from({ length: config.streams }, () => uuidv7());
     const streamIds = subjects.map(customerStream);
@@ -93,18 +122,14 @@ export async function runStoreScenario(
 
     let commits = 0;
     let committedAppends = 0;
-    store = openSqliteEventStore({
-      path: join(dir, 'events.sqlite'),
-      durable: config.durable,
-      onCommit: ({ appends }) => {
-        commits++;
-        committedAppends += appends;
-      },
+    opened = await open(dir, (appends) => {
+      commits++;
+      committedAppends += appends;
     });
     const events = eventFactory(variant, config.payloadBytes, keyring);
     const choose = streamChooser(distribution, config.streams, seededRandom(seed), config.zipfS);
     const versions = new Float64Array(config.streams); // 0: the stream does not exist yet
-    const openStore = store;
+    const openStore = opened.store;
 
     /** W writers until `target` appends succeeded (or the deadline); latencies of successes into `latencies`. */
     async function drive(target: number, latencies?: Float64Array, deadline = Number.POSITIVE_INFINITY) {
@@ -138,13 +163,18 @@ export async function runStoreScenario(
     }
 
     await drive(config.warmupAppends);
+    await opened.afterWarmup?.();
     const commitsBefore = commits;
     const committedBefore = committedAppends;
     const latencies = new Float64Array(config.appends);
     const profile = profileFile ? await startProfile() : undefined;
+    const serverCpuBefore = opened.serverCpuSeconds?.();
+    const cpuBefore = process.cpuUsage();
     const started = performance.now();
     const { succeeded, conflicts } = await drive(config.appends, latencies, started + config.maxSeconds * 1000);
     const seconds = (performance.now() - started) / 1000;
+    const cpu = process.cpuUsage(cpuBefore);
+    const serverCpuAfter = opened.serverCpuSeconds?.();
     if (profileFile) await profile?.stop(profileFile);
     await new Promise((resolve) => setImmediate(resolve)); // let the last onCommit microtask run
     const summary = summarizeLatencies(latencies.subarray(0, succeeded));
@@ -164,9 +194,11 @@ export async function runStoreScenario(
       storedDataBytes: JSON.stringify(sample.data).length,
       buildMicros,
       keySetupSeconds,
+      cpuPercent: (cpu.user + cpu.system) / 1e4 / seconds,
+      ...(serverCpuBefore !== undefined && serverCpuAfter !== undefined ? { serverCpuPercent: ((serverCpuAfter - serverCpuBefore) * 100) / seconds } : {}),
     };
   } finally {
-    await store?.close();
+    await opened?.close();
     await keyStore?.close();
     rmSync(dir, { recursive: true, force: true });
   }

@@ -125,7 +125,8 @@ export class CommandService {
     const target = handler.target(command, newId);
     const related: Record<string, unknown> = {};
     for (const reference of handler.references?.(command) ?? []) {
-      const loaded = await this.states.load(reference.streamId, reference.decider);
+      // Brought up to date (one read of what is new): no expected version guards another stream.
+      const loaded = await this.states.load(reference.streamId, reference.decider, { fresh: true });
       if (loaded.version === 0) throw new UnknownStream(reference.field, reference.what);
       related[reference.name] = loaded.state;
     }

@@ -1,0 +1,2 @@
+export * from './sealing.ts';
+export * from './projector.ts';

@@ -1,5 +1,5 @@
 import kafkajs from 'kafkajs';
-import { attemptHandler, type BusConsumer, createLogger, errorKindOf, type Logger, positiveInteger } from '@crm/core';
+import { attemptHandler, type BusConsumer, createLogger, errorKindOf, type Logger, positiveInteger, type RecordedEvent } from '@crm/core';
 import { type DeadLetterCause, deadLetterMessage, type OriginalPosition } from './dead-letter.ts';
 import { decodeEventMessage } from './event-message.ts';
 import { createKafkaClient } from './kafka-client.ts';
@@ -42,7 +42,8 @@ export function createKafkaConsumer(options: KafkaConsumerOptions): BusConsumer 
   const logger = (options.logger ?? createLogger()).child({ component: 'kafka-consumer', topic: options.topic });
 
   return {
-    async consume({ group, handle, signal = new AbortController().signal }) {
+    async consume({ group, handle, handleBatch, onDeadLettered, maxBatchSize = 500, startAfter = 0, signal = new AbortController().signal }) {
+      const runSize = positiveInteger(maxBatchSize, 'maxBatchSize');
       if (signal.aborted) return;
       const kafka = createKafkaClient({ brokers: options.brokers, clientId: options.clientId, logger });
       await ensureTopic(kafka, { topic: options.topic, partitions: positiveInteger(options.partitions ?? 6, 'partitions'), replicationFactor });
@@ -87,25 +88,66 @@ export function createKafkaConsumer(options: KafkaConsumerOptions): BusConsumer 
               eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
                 const { topic, partition } = batch;
                 let handled: string | undefined;
+                const stopping = () => signal.aborted || !isRunning() || isStale();
+                /** Handles one event with its own attempts; false when stopped before it was handled. */
+                const handleOne = async (event: RecordedEvent, original: OriginalPosition): Promise<boolean> => {
+                  const outcome = await attemptHandler(() => handle(event), { maxAttempts, retryDelayMs, signal, beforeRetry: heartbeat });
+                  if (outcome.kind === 'stopped') return false;
+                  if (outcome.kind === 'failed') {
+                    await sendDeadLetter({ reason: 'handler-failed', kind: outcome.errorKind, attempts: outcome.attempts }, original, event);
+                    await onDeadLettered?.(event);
+                  }
+                  return true;
+                };
+                /** Marks messages up to `offset` done for this member; the group's commit follows below. */
+                const done = async (offset: string) => {
+                  handled = offset;
+                  resolveOffset(offset);
+                  await heartbeat();
+                };
+                let run: Array<{ event: RecordedEvent; original: OriginalPosition }> = [];
+                /** Handles the run in one call (falling back to one by one); false when stopped. */
+                const flush = async (): Promise<boolean> => {
+                  if (run.length === 0) return true;
+                  const current = run;
+                  run = [];
+                  if (handleBatch) {
+                    try {
+                      await handleBatch(current.flatMap((m) => (m.event.globalPosition > startAfter ? [m.event] : [])));
+                      await done(current[current.length - 1]!.original.offset);
+                      return true;
+                    } catch {
+                      // One bad event must not hold back the others: each gets its own attempts.
+                    }
+                  }
+                  for (const { event, original } of current) {
+                    if (stopping()) return false;
+                    if (event.globalPosition > startAfter && !(await handleOne(event, original))) return false;
+                    await done(original.offset);
+                  }
+                  return true;
+                };
                 for (const message of batch.messages) {
                   // Stopping or rebalanced away: leave the rest uncommitted for the group's next member.
-                  if (signal.aborted || !isRunning() || isStale()) break;
+                  if (stopping()) break;
                   const original = { topic, partition, offset: message.offset };
                   const decoded = decodeEventMessage(message);
                   if (!decoded.ok) {
+                    if (!(await flush())) break;
                     await sendDeadLetter({ reason: 'undecodable', kind: decoded.kind }, original);
+                    await done(message.offset);
+                  } else if (decoded.event.globalPosition <= startAfter) {
+                    // Already held by the state this group starts from.
+                    if (run.length === 0) await done(message.offset);
+                    else run.push({ event: decoded.event, original });
                   } else {
-                    const outcome = await attemptHandler(() => handle(decoded.event), { maxAttempts, retryDelayMs, signal, beforeRetry: heartbeat });
-                    if (outcome.kind === 'stopped') break;
-                    if (outcome.kind === 'failed') {
-                      await sendDeadLetter({ reason: 'handler-failed', kind: outcome.errorKind, attempts: outcome.attempts }, original, decoded.event);
+                    run.push({ event: decoded.event, original });
+                    if (!handleBatch || run.length >= runSize) {
+                      if (!(await flush())) break;
                     }
                   }
-                  handled = message.offset;
-                  // Moves this member's fetch position on; the group's committed offset follows below.
-                  resolveOffset(message.offset);
-                  await heartbeat();
                 }
+                if (!stopping()) await flush();
                 if (handled !== undefined) {
                   await consumer.commitOffsets([{ topic, partition, offset: (BigInt(handled) + 1n).toString() }]);
                 }

@@ -1,5 +1,5 @@
 import { type Observable, Subject } from 'rxjs';
-import { attemptHandler, type BusConsumer, type BusPublisher, type CheckpointStore, createLogger, type EventStore, type Logger, positiveInteger, type RecordedEvent } from '@crm/core';
+import { attemptHandler, runsOf, type BusConsumer, type BusPublisher, type CheckpointStore, createLogger, type EventStore, type Logger, positiveInteger, type RecordedEvent } from '@crm/core';
 import { createDeadLetters, type DeadLetters } from './dead-letters.ts';
 
 export interface InProcessBusOptions {
@@ -55,32 +55,61 @@ export function createInProcessBus(options: InProcessBusOptions): InProcessBus {
   };
 
   const consumer: BusConsumer = {
-    async consume({ group, handle, signal = new AbortController().signal }) {
+    async consume({ group, handle, handleBatch, onDeadLettered, maxBatchSize = 500, startAfter = 0, signal = new AbortController().signal }) {
       if (activeGroups.has(group)) throw new ConsumerGroupBusy(`Consumer group ${group} already has a member in this process`);
       activeGroups.add(group);
       try {
         const checkpoint = groupCheckpointName(group);
-        const after = await options.checkpoints.load(checkpoint);
-        for await (const event of options.eventStore.subscribe({ after, signal })) {
+        const after = Math.max(await options.checkpoints.load(checkpoint), startAfter);
+        const deadLetter = (event: RecordedEvent, outcome: { attempts: number; errorKind: string }) => {
+          const letter = {
+            group,
+            eventId: event.eventId,
+            type: event.type,
+            streamId: event.streamId,
+            streamVersion: event.streamVersion,
+            globalPosition: event.globalPosition,
+            attempts: outcome.attempts,
+            errorKind: outcome.errorKind,
+            at: new Date().toISOString(),
+          };
+          deadLetters.record(letter);
+          logger.warn('event dead-lettered', { ...letter, at: undefined });
+        };
+        /** Handles one event with retries; false when stopped (the event is then not checkpointed). */
+        const handleOne = async (event: RecordedEvent): Promise<boolean> => {
           const outcome = await attemptHandler(() => handle(event), { maxAttempts, retryDelayMs, signal });
-          // Not checkpointed: the next member of the group gets this event again.
-          if (outcome.kind === 'stopped') return;
+          if (outcome.kind === 'stopped') return false;
           if (outcome.kind === 'failed') {
-            const letter = {
-              group,
-              eventId: event.eventId,
-              type: event.type,
-              streamId: event.streamId,
-              streamVersion: event.streamVersion,
-              globalPosition: event.globalPosition,
-              attempts: outcome.attempts,
-              errorKind: outcome.errorKind,
-              at: new Date().toISOString(),
-            };
-            deadLetters.record(letter);
-            logger.warn('event dead-lettered', { ...letter, at: undefined });
+            deadLetter(event, outcome);
+            await onDeadLettered?.(event);
           }
-          await options.checkpoints.store(checkpoint, event.globalPosition);
+          return true;
+        };
+        const events = options.eventStore.subscribe({ after, signal });
+        if (!handleBatch) {
+          for await (const event of events) {
+            // Not checkpointed: the next member of the group gets this event again.
+            if (!(await handleOne(event))) return;
+            await options.checkpoints.store(checkpoint, event.globalPosition);
+          }
+          return;
+        }
+        for await (const run of runsOf(events, positiveInteger(maxBatchSize, 'maxBatchSize'))) {
+          if (signal.aborted) return;
+          let done = run.length;
+          try {
+            await handleBatch(run);
+          } catch {
+            // One bad event must not hold back the others: each gets its own attempts.
+            done = 0;
+            for (const event of run) {
+              if (!(await handleOne(event))) break;
+              done++;
+            }
+          }
+          if (done > 0) await options.checkpoints.store(checkpoint, run[done - 1]!.globalPosition);
+          if (done < run.length) return;
         }
       } finally {
         activeGroups.delete(group);

@@ -17,5 +17,6 @@ export * from './event-store/group-commit.ts';
 export * from './event-store/commit-signal.ts';
 export * from './event-store/catch-up-subscription.ts';
 export * from './bus/handler-attempts.ts';
+export * from './bus/batches.ts';
 export * from './timing/pause.ts';
 export * from './options/whole-numbers.ts';

@@ -18,10 +18,13 @@ import {
   subjectsOfEvent,
 } from '@crm/core';
 import type { DomainEvent } from '@crm/domain';
-import { createInProcessBus, groupCheckpointName } from '@crm/memory-bus';
+import { createInProcessBus } from '@crm/memory-bus';
 import { SERVICE_COLLECTIONS as LOGICAL, serviceView } from '@crm/projections';
 import { openSqliteCheckpointStore, openSqliteEventStore, openSqliteKeyStore, openSqliteReadStore } from '@crm/sqlite';
-import { defaultCollectionName, projectorGroup, runProjector } from './projector.ts';
+import { physicalCollectionName } from './generations.ts';
+import { startProjections } from './projections-runner.ts';
+import { createViewKeys } from './view-keys.ts';
+import { createViewProjection } from './view-projection.ts';
 import { isSealedField, openDocument, sealDocument } from './sealing.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'crm-projector-'));
@@ -36,13 +39,16 @@ after(async () => {
   for (const closable of opened.reverse()) await closable.close().catch(() => {});
   rmSync(dir, { recursive: true, force: true });
 });
-const physical = defaultCollectionName(serviceView);
+// The first generation of version 1, as the first start builds it.
+const FIRST = { view: serviceView.name, version: serviceView.version, generation: 1 };
+const physical = (logical: string) => physicalCollectionName(FIRST, logical);
 const SERVICE_COLLECTIONS = {
   customers: physical(LOGICAL.customers),
   contacts: physical(LOGICAL.contacts),
   cases: physical(LOGICAL.cases),
   notes: physical(LOGICAL.notes),
 };
+const viewKeys = createViewKeys(Buffer.alloc(32, 7));
 const quiet = createLogger({ level: 'silent' });
 
 const NAME = 'Ada Plaintextmarker Lovelace';
@@ -77,18 +83,14 @@ async function append(world: World, streamId: string, event: DomainEvent): Promi
 /** Runs the service projector over everything appended so far, then stops it. */
 async function project(world: World, readStore: ReadStore, checkpoints: CheckpointStore): Promise<void> {
   const bus = createInProcessBus({ eventStore: world.eventStore, checkpoints, logger: quiet, maxAttempts: 1 });
-  const stop = new AbortController();
-  const running = runProjector({ view: serviceView, readStore, consumer: bus.consumer, keyring: world.keyring, signal: stop.signal });
+  const running = startProjections({ views: [serviceView], readStore, eventStore: world.eventStore, consumer: bus.consumer, keyring: world.keyring, viewKeys, logger: quiet });
   const head = await world.eventStore.headPosition();
-  const deadline = Date.now() + 10_000;
   try {
-    while ((await checkpoints.load(groupCheckpointName(projectorGroup(serviceView)))) < head) {
-      if (Date.now() > deadline) throw new Error('projector did not catch up');
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
+    await running.ready;
+    assert.ok(await running.reader.waitForPosition(serviceView.name, head, 10_000), 'projector caught up');
+    assert.equal(await running.reader.collectionName(serviceView.name, LOGICAL.customers), SERVICE_COLLECTIONS.customers);
   } finally {
-    stop.abort();
-    await running;
+    await running.stop();
   }
   assert.equal(bus.deadLetters.list().length, 0, 'nothing dead-lettered');
 }
@@ -177,13 +179,17 @@ describe('projector', { timeout: 60_000 }, () => {
     await checkpoints.close();
 
     // A replay of every event (as after a crash between write and offset commit): nothing applies twice.
-    checkpoints = track(openSqliteCheckpointStore({ path: join(dir, `${randomUUID()}.checkpoints.db`) }));
-    await project(world, readStore, checkpoints);
+    const replay = createViewProjection({ view: serviceView, readStore, keyring: world.keyring, collectionName: physical });
+    await replay.project(await world.eventStore.readAll());
     const replayed = await get(readStore, SERVICE_COLLECTIONS.cases, caseId);
     assert.equal(replayed.noteCount, 3);
     assert.equal(replayed._position, positionBefore);
     assert.equal(await readStore.count(SERVICE_COLLECTIONS.notes), 3);
     assert.equal((await openDocument(world.keyring, place('customers'), await get(readStore, SERVICE_COLLECTIONS.customers, customerId))).name, NAME);
+    // Blind index: the HMAC of the normalised email, for exact lookups; never the email itself.
+    const blind = (await get(readStore, SERVICE_COLLECTIONS.customers, customerId))._blind as Record<string, string>;
+    assert.equal(blind.email, viewKeys.blindIndex(serviceView.name, 'email', `  ${EMAIL.toUpperCase()} `));
+    assert.equal((await readStore.find(SERVICE_COLLECTIONS.customers, { filter: { '_blind.email': blind.email } })).documents.length, 1);
     await checkpoints.close();
 
     // No plaintext personal value anywhere in the read store's file(s); a clear value is there.

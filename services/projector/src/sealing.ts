@@ -47,22 +47,44 @@ async function subjectKey(keyring: Keyring, subjectId: unknown): Promise<Subject
   return found.state === 'active' ? found.key : undefined;
 }
 
+/** Computes the blind index of a blind-indexed personal field's plaintext value. */
+export type BlindIndexer = (field: string, value: string) => string;
+
+/** Where blind indexes live in a stored document: `_blind.<field>`. */
+export const BLIND_FIELD = '_blind';
+
 /**
- * The store's form of a document: every non-null personal field sealed; erased (null) when the
- * subject's key is destroyed or unknown, or the document names no subject. Never mutates `document`.
+ * The store's form of a document: every plaintext personal field sealed (values already
+ * sealed are kept as they are); erased (null) when the subject's key is destroyed or unknown,
+ * or the document names no subject. A blind-indexed field sealed from a string also gets
+ * `_blind.<field>`; one that is null or erased loses it. Never mutates `document`.
  */
-export async function sealDocument(keyring: Keyring, place: DocumentPlace, document: Document): Promise<Document> {
+export async function sealDocument(keyring: Keyring, place: DocumentPlace, document: Document, blindIndex?: BlindIndexer): Promise<Document> {
   const fields = personalFields(place.collection);
   if (fields.length === 0) return document;
   const sealed: Document = { ...document };
   const context = documentSealContext(place.view, place.collection.name, document._id);
+  let blind: Record<string, string> | undefined;
+  const blinded = () => (blind ??= { ...((document[BLIND_FIELD] as Record<string, string> | undefined) ?? {}) });
   for (const { field, subjectField } of fields) {
     const value = document[field];
-    if (value === undefined || value === null || isSealedField(value)) continue;
-    const key = await subjectKey(keyring, document[subjectField]);
-    sealed[field] = key
-      ? { [SEALED_FIELD]: sealValue(key, context, [field], Buffer.from(JSON.stringify(value), 'utf8')) }
-      : ERASED_VALUE;
+    if (value === undefined || isSealedField(value)) continue;
+    const indexed = blindIndex !== undefined && place.collection.fields[field]?.blindIndex === true;
+    const key = value === null ? undefined : await subjectKey(keyring, document[subjectField]);
+    if (!key) {
+      sealed[field] = ERASED_VALUE;
+      if (indexed) delete blinded()[field];
+      continue;
+    }
+    sealed[field] = { [SEALED_FIELD]: sealValue(key, context, [field], Buffer.from(JSON.stringify(value), 'utf8')) };
+    if (indexed) {
+      if (typeof value === 'string') blinded()[field] = blindIndex(field, value);
+      else delete blinded()[field];
+    }
+  }
+  if (blind) {
+    if (Object.keys(blind).length > 0) sealed[BLIND_FIELD] = blind;
+    else delete sealed[BLIND_FIELD];
   }
   return sealed;
 }

@@ -22,6 +22,21 @@ export interface ConsumeOptions {
   group: string;
   /** Called per event, in stream order within a stream. A throw is retried, then dead-lettered. */
   handle(event: RecordedEvent): Promise<void>;
+  /**
+   * Optional: called with runs of consecutive events (of one partition, in order) instead of
+   * `handle` one by one, so a handler can write once per run. A throw falls back to `handle`
+   * per event of the run, which retries and dead-letters each on its own. Both must be idempotent.
+   */
+  handleBatch?(events: readonly RecordedEvent[]): Promise<void>;
+  /** Told of an event that was dead-lettered (its offset moves on without a handler having succeeded). */
+  onDeadLettered?(event: RecordedEvent): Promise<void>;
+  /** Most events per `handleBatch` call. Default 500. */
+  maxBatchSize?: number;
+  /**
+   * Only events after this global position: a group that starts from a state built elsewhere
+   * (a rebuild from the event store) skips what that state already holds. Default 0.
+   */
+  startAfter?: number;
   /** Ends consumption; the promise of `consume` resolves after the last handler finished. */
   signal?: AbortSignal;
 }

@@ -1,11 +1,16 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { createStoredViewReader, type RunningProjections, startProjections, type ViewReader } from '@crm/projector';
 import { runRelay } from '@crm/relay';
 import { type CrmConfig, type CrmRuntime, openRuntime } from '@crm/runtime';
 import { createApp } from './http/app.ts';
 
 export interface RunningCrm {
   runtime: CrmRuntime;
+  /** The view projectors, when they run in this process (CRM_PROJECTOR=inline). */
+  projections?: RunningProjections;
+  /** What the query API reads the views through. */
+  reader: ViewReader;
   server: Server;
   url: string;
   stop(): Promise<void>;
@@ -14,7 +19,9 @@ export interface RunningCrm {
 /**
  * Opens the stores and serves the API until `stop` is called. With a bus that must be fed
  * (Kafka) and CRM_RELAY=inline, the relay runs in this process too: it reads committed
- * events from its checkpoint, so commands never write to the bus themselves.
+ * events from its checkpoint, so commands never write to the bus themselves. With
+ * CRM_PROJECTOR=inline the view projectors run here too (building any view that has no
+ * generation of its version yet, in the background: queries answer 503 until it is ready).
  */
 export async function startCrm(config: CrmConfig, runtime?: CrmRuntime): Promise<RunningCrm> {
   const rt = runtime ?? (await openRuntime(config));
@@ -26,7 +33,13 @@ export async function startCrm(config: CrmConfig, runtime?: CrmRuntime): Promise
           (error: unknown) => rt.logger.error('relay stopped', { error: error instanceof Error ? error.name : 'unknown' }),
         )
       : undefined;
-  const app = createApp(rt);
+  const projections =
+    config.projector === 'inline'
+      ? startProjections({ views: rt.views, readStore: rt.readStore, eventStore: rt.eventStore, consumer: rt.bus.consumer, keyring: rt.keyring, viewKeys: rt.viewKeys, logger: rt.logger, retireAfterMs: config.viewRetireAfterMs })
+      : undefined;
+  projections?.ready.catch((error: unknown) => rt.logger.error('views could not start', { error: error instanceof Error ? error.name : 'unknown' }));
+  const reader = projections?.reader ?? createStoredViewReader({ views: rt.views, readStore: rt.readStore, keyring: rt.keyring, viewKeys: rt.viewKeys });
+  const app = createApp(rt, { reader });
   const server = await new Promise<Server>((resolve, reject) => {
     const s = app.listen(config.port, config.host, () => resolve(s));
     s.once('error', reject);
@@ -36,6 +49,8 @@ export async function startCrm(config: CrmConfig, runtime?: CrmRuntime): Promise
   const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
   return {
     runtime: rt,
+    ...(projections ? { projections } : {}),
+    reader,
     server,
     url,
     async stop() {
@@ -45,6 +60,7 @@ export async function startCrm(config: CrmConfig, runtime?: CrmRuntime): Promise
       });
       stopRelay.abort();
       await relay;
+      await projections?.stop();
       await rt.close();
     },
   };

@@ -5,3 +5,5 @@ export * from './view-keys.ts';
 export * from './view-projection.ts';
 export * from './view-reader.ts';
 export * from './projections-runner.ts';
+export * from './stored-view-reader.ts';
+export * from './crm-views.ts';

@@ -134,6 +134,8 @@ export function startProjections(options: ProjectionsOptions): RunningProjection
       await projection.project(page);
       after = page[page.length - 1]!.globalPosition;
       events += page.length;
+      // Embedded stores answer synchronously: let requests in between pages, or a rebuild would hold up the API.
+      await new Promise<void>((resolve) => setImmediate(resolve));
     }
     const applied = new AppliedPositions({ watermark: after, ahead: [] });
     await generations.saveProgress(g, applied.state());
@@ -181,13 +183,19 @@ export function startProjections(options: ProjectionsOptions): RunningProjection
     });
   }
 
-  /** Stops following a replaced generation now and drops it after the grace period. */
+  /**
+   * A replaced generation stays readable, and keeps following the bus, for the grace period
+   * (queries that resolved its names just before the switch finish on fresh data); then it
+   * stops and its collections are dropped.
+   */
   function retire(view: ViewDefinition, live: Live | undefined, g: Generation | undefined = live?.generation): void {
-    live?.controller.abort();
     if (!g) return;
     const timeout = setTimeout(() => {
       retirements.delete(timeout);
-      void generations.drop(view, g).catch(() => logger.warn('could not drop a retired view generation', { view: view.name, generation: generationId(g) }));
+      live?.controller.abort();
+      void (live?.done ?? Promise.resolve())
+        .then(() => generations.drop(view, g))
+        .catch(() => logger.warn('could not drop a retired view generation', { view: view.name, generation: generationId(g) }));
     }, retireAfterMs);
     timeout.unref();
     retirements.add(timeout);

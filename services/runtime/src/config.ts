@@ -16,6 +16,8 @@ export type BusLocation =
   | { kind: 'memory' }
   | { kind: 'kafka'; url: string; topic: string; partitions: number; replicationFactor: number; clientId: string };
 
+export type ReadStoreLocation = { kind: 'sqlite'; path: string } | { kind: 'mongodb'; url: string; database: string };
+
 export interface CrmConfig {
   dataDir: string;
   port: number;
@@ -23,6 +25,16 @@ export interface CrmConfig {
   eventStore: EventStoreLocation;
   keyStore: KeyStoreLocation;
   bus: BusLocation;
+  readStore: ReadStoreLocation;
+  /** Run the view projectors inside this process ('inline'), or leave them to their own process ('off'). */
+  projector: 'inline' | 'off';
+  /** Base64 of the secret behind blind indexes and analytics pseudonyms (else generated into `viewKeyFile`). */
+  viewKey?: string;
+  viewKeyFile: string;
+  /** How long a replaced view generation stays readable after a rebuild switched away from it. */
+  viewRetireAfterMs: number;
+  /** The audit log of personal-data reads and privacy actions (SQLite file). */
+  auditLogPath: string;
   /** Run the relay to Kafka inside this process ('inline'), or leave it to its own process ('off'). */
   relay: 'inline' | 'off';
   relayBatchSize: number;
@@ -80,6 +92,20 @@ function keyStoreLocation(env: NodeJS.ProcessEnv, dataDir: string): KeyStoreLoca
   throw new ConfigError('CRM_KEY_STORE must be sqlite, sqlite:<path> or postgres://…');
 }
 
+function readStoreLocation(env: NodeJS.ProcessEnv, dataDir: string): ReadStoreLocation {
+  const value = env.CRM_READ_STORE;
+  const embedded = sqlite(value, dataDir, 'views.sqlite');
+  if (embedded) return embedded;
+  if (value!.startsWith('mongodb://') || value!.startsWith('mongodb+srv://')) return { kind: 'mongodb', url: value!, database: env.CRM_READ_STORE_DB || 'crm' };
+  throw new ConfigError('CRM_READ_STORE must be sqlite, sqlite:<path> or mongodb://…');
+}
+
+function auditLogPath(env: NodeJS.ProcessEnv, dataDir: string): string {
+  const location = sqlite(env.CRM_AUDIT_LOG, dataDir, 'audit.sqlite');
+  if (!location) throw new ConfigError('CRM_AUDIT_LOG must be sqlite or sqlite:<path>');
+  return location.path;
+}
+
 function busLocation(env: NodeJS.ProcessEnv): BusLocation {
   const value = env.CRM_BUS;
   if (value === undefined || value === '' || value === 'memory') return { kind: 'memory' };
@@ -104,6 +130,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): CrmConfig {
   if (eventStore.kind === 'postgres' && keyStore.kind === 'postgres' && eventStore.url === keyStore.url && eventStore.schema === keyStore.schema) {
     throw new ConfigError('CRM_KEY_STORE_SCHEMA must differ from CRM_EVENT_STORE_SCHEMA on the same database');
   }
+  const projector = env.CRM_PROJECTOR || 'inline';
+  if (projector !== 'inline' && projector !== 'off') throw new ConfigError('CRM_PROJECTOR must be inline or off');
   const relay = env.CRM_RELAY || 'inline';
   if (relay !== 'inline' && relay !== 'off') throw new ConfigError('CRM_RELAY must be inline or off');
   return {
@@ -113,6 +141,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): CrmConfig {
     eventStore,
     keyStore,
     bus: busLocation(env),
+    readStore: readStoreLocation(env, dataDir),
+    projector,
+    ...(env.CRM_VIEW_KEY ? { viewKey: env.CRM_VIEW_KEY } : {}),
+    viewKeyFile: resolve(dataDir, 'view.key'),
+    viewRetireAfterMs: integer(env, 'CRM_VIEW_RETIRE_AFTER_MS', 30_000, 0, 24 * 3600_000),
+    auditLogPath: auditLogPath(env, dataDir),
     relay,
     relayBatchSize: integer(env, 'CRM_RELAY_BATCH_SIZE', 500, 1, 100_000),
     ...(env.CRM_MASTER_KEY ? { masterKey: env.CRM_MASTER_KEY } : {}),
@@ -131,7 +165,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): CrmConfig {
 }
 
 /** Where a store lives, for logs and banners: never a password. */
-export function describeLocation(location: EventStoreLocation | KeyStoreLocation | BusLocation): string {
+export function describeLocation(location: EventStoreLocation | KeyStoreLocation | BusLocation | ReadStoreLocation): string {
   if (location.kind === 'sqlite') return location.path;
   if (location.kind === 'memory') return 'in-process';
   try {

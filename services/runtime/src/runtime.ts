@@ -11,13 +11,18 @@ import {
   loadMasterKeys,
   type Logger,
   type MasterKeySource,
+  type ReadStore,
 } from '@crm/core';
+import { openMongoReadStore } from '@crm/mongodb';
+import { createViewKeys, crmViews, type ViewKeys } from '@crm/projector';
+import type { ViewDefinition } from '@crm/projections';
+import { existsSync } from 'node:fs';
 import { commandHandlers } from '@crm/domain';
 import { openEventStoreDbEventStore } from '@crm/eventstoredb';
 import { openPostgresCheckpointStore, openPostgresEventStore, openPostgresKeyStore } from '@crm/postgres';
 import { createKafkaConsumer, createKafkaPublisher, parseKafkaUrl } from '@crm/kafka';
 import { createInProcessBus } from '@crm/memory-bus';
-import { openSqliteCheckpointStore, openSqliteEventStore, openSqliteKeyStore } from '@crm/sqlite';
+import { openSqliteCheckpointStore, openSqliteEventStore, openSqliteKeyStore, openSqliteReadStore } from '@crm/sqlite';
 import { join } from 'node:path';
 import { ConfigError, type CrmConfig, describeLocation } from './config.ts';
 
@@ -35,6 +40,10 @@ export interface CrmRuntime {
    * set when the bus must be fed from the store (Kafka): by the relay, never by commands.
    */
   bus: { consumer: BusConsumer; publisher?: BusPublisher };
+  /** The read models' documents (personal fields sealed), and the views that write them. */
+  readStore: ReadStore;
+  views: ViewDefinition[];
+  viewKeys: ViewKeys;
   masterKeySource: MasterKeySource;
   close(): Promise<void>;
 }
@@ -61,6 +70,26 @@ function openBus(config: CrmConfig, eventStore: EventStore, checkpoints: Checkpo
   const topic = { brokers, clientId: location.clientId, topic: location.topic, partitions: location.partitions, replicationFactor: location.replicationFactor, logger };
   const publisher = createKafkaPublisher(topic);
   return { consumer: createKafkaConsumer(topic), publisher, close: () => publisher.close() };
+}
+
+export function openReadStore(config: CrmConfig): ReadStore {
+  const location = config.readStore;
+  return location.kind === 'sqlite'
+    ? openSqliteReadStore({ path: location.path, durable: config.durable })
+    : openMongoReadStore({ url: location.url, database: location.database });
+}
+
+/** The view secret: CRM_VIEW_KEY, else the embedded file, else generated into it. */
+function loadViewKey(config: CrmConfig, logger: Logger): Buffer {
+  if (config.viewKey) {
+    const key = Buffer.from(config.viewKey, 'base64');
+    if (key.length !== 32) throw new ConfigError('CRM_VIEW_KEY must be 32 bytes, base64-encoded');
+    return key;
+  }
+  const generated = !existsSync(config.viewKeyFile);
+  const key = loadMasterKeys({}, config.viewKeyFile).keys.current.key;
+  if (generated) logger.warn('NO CRM_VIEW_KEY SET: generated the secret of blind indexes and analytics pseudonyms into the data directory.', { file: config.viewKeyFile });
+  return key;
 }
 
 export function openEventStore(config: CrmConfig): EventStore & { ready?: Promise<void> } {
@@ -127,6 +156,8 @@ export async function openRuntime(config: CrmConfig, logger: Logger = createLogg
   const keyring = new Keyring({ keyStore, masterKeys: masterKeySource.keys, cacheTtlMs: config.keyCacheTtlMs });
   const commands = new CommandService({ eventStore, keyring, handlers: commandHandlers, newId: uuidv7 });
   const bus = openBus(config, eventStore, checkpoints, logger);
+  const readStore = openReadStore(config);
+  const viewKeys = createViewKeys(loadViewKey(config, logger));
   return {
     config,
     logger,
@@ -136,9 +167,13 @@ export async function openRuntime(config: CrmConfig, logger: Logger = createLogg
     keyring,
     commands,
     bus: { consumer: bus.consumer, ...(bus.publisher ? { publisher: bus.publisher } : {}) },
+    readStore,
+    views: crmViews(viewKeys),
+    viewKeys,
     masterKeySource,
     async close() {
       await bus.close();
+      await readStore.close().catch(() => undefined);
       await closeAll();
     },
   };

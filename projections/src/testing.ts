@@ -5,15 +5,18 @@ import { applyChanges } from './view.ts';
 
 export type Store = Map<string, Document>;
 
+/** A fixture event also names its stream, as the event store records it (the projector does not pass it to `evolve`). */
+export type StreamEvent = ProjectedEvent & { streamId: string };
+
+/** Records events as the store would: global positions in order, versions counted per stream. */
 export function recorder() {
   let position = 0;
-  return (type: string, data: unknown, recordedAt = '2025-03-15T10:00:00.000Z'): ProjectedEvent => ({
-    type,
-    data,
-    globalPosition: ++position,
-    streamVersion: 1,
-    recordedAt,
-  });
+  const versions = new Map<string, number>();
+  return (streamId: string, type: string, data: unknown, recordedAt = '2025-03-15T10:00:00.000Z'): StreamEvent => {
+    const streamVersion = (versions.get(streamId) ?? 0) + 1;
+    versions.set(streamId, streamVersion);
+    return { streamId, type, data, globalPosition: ++position, streamVersion, recordedAt };
+  };
 }
 
 export function project(view: ViewDefinition, events: readonly ProjectedEvent[], store: Store = new Map()): Store {

@@ -3,6 +3,22 @@
  * event to a list of document changes, plus a declaration of its collections: every field
  * with its role allow-list, which fields are personal (the projector runtime seals them
  * under the subject's key — never this code), which get a blind index, and the indexes.
+ *
+ * The one-stream rule. Every document is written by the events of exactly one stream, its
+ * owner (a customer, a service case, a deal, an employee). The bus orders events only per
+ * stream (Kafka partitions by stream id), never across streams; the per-document
+ * `_position` guard skips any event older than the last one applied, which is correct only
+ * when all of a document's events come in their recorded order, that is from one stream.
+ * A document fed by two streams would silently drop whichever update arrives "late".
+ * So:
+ * - a change may target only documents owned by the stream of the event it came from;
+ * - a `LookupChange` may read only such documents too (what another stream's document
+ *   holds at that moment depends on how the partitions interleave);
+ * - figures across streams (pipeline value, revenue per month, cases per channel…) are
+ *   never kept as counters in a view: each entity's document carries the non-personal
+ *   fields such a figure needs, and the figure is an aggregation pipeline at query time
+ *   (see `SALES_KPIS`).
+ * `one-stream.unit.spec.ts` checks the rule on the shared fixture history.
  */
 import type { Role } from '@crm/contracts';
 import type { Document, IndexDefinition } from '@crm/core';
@@ -14,12 +30,26 @@ export type ProjectedEvent = DomainEvent & { globalPosition: number; streamVersi
 /** Every event type the views know; others are ignored. */
 export type KnownEvent = CustomerEvent | ServiceCaseEvent | DealEvent | EmployeeEvent;
 
-export interface FieldPolicy {
+/**
+ * Who may read a field, and whether it is personal. Only a personal field can have a blind
+ * index: the index is derived from the plaintext, so a non-personal field would gain
+ * nothing from it, and one that should have been declared personal would be stored in clear.
+ */
+export type FieldPolicy = PlainFieldPolicy | PersonalFieldPolicy;
+
+export interface PlainFieldPolicy {
   /** Allow-list: the roles that may read the field. Empty: internal, no role reads it. */
   roles: Role[];
+  personal?: undefined;
+  blindIndex?: undefined;
+}
+
+export interface PersonalFieldPolicy {
+  /** Allow-list: the roles that may read the field. */
+  roles: Role[];
   /** The field is personal data: stored sealed under the key of the subject named by `subjectField` of the same document. */
-  personal?: { subjectField: string };
-  /** The runtime also stores an HMAC of the (normalised) value at `_blind.<field>` for exact lookups. */
+  personal: { subjectField: string };
+  /** The runtime also stores an HMAC of `normaliseForBlindIndex(field, value)` at `_blind.<field>` for exact lookups. */
   blindIndex?: boolean;
 }
 
@@ -38,9 +68,10 @@ export interface DocumentChange {
 }
 
 /**
- * A change that needs another document first (e.g. `DealWon` names no owner: the KPI update
- * reads the deal's document). The runtime reads `lookup` as it stood before any change of the
- * same event, then applies what `then` returns. `then` must be pure too.
+ * A change that needs another document first (e.g. a consent joins a marketing list only
+ * while the person's document shows no objection). The runtime reads `lookup` as it stood
+ * before any change of the same event, then applies what `then` returns. `then` must be pure
+ * too, and `lookup` must name a document of the event's own stream (the one-stream rule).
  */
 export interface LookupChange {
   lookup: { collection: string; id: string };
@@ -57,7 +88,10 @@ export interface ViewDefinition {
   evolve(event: ProjectedEvent): Change[];
 }
 
-/** Each document records the global position of the last event applied to it. */
+/**
+ * Each document records the global position of the last event applied to it. Positions of
+ * one stream grow with its versions, so comparing them is sound for the owner's events.
+ */
 export const POSITION_FIELD = '_position';
 /** Where the runtime stores blind indexes: `_blind.<field>`. */
 export const blindIndexPath = (field: string) => `_blind.${field}`;
@@ -65,8 +99,9 @@ export const blindIndexPath = (field: string) => `_blind.${field}`;
 export const isLookup = (change: Change): change is LookupChange => 'lookup' in change;
 
 /**
- * An idempotent update: events at or below the document's `_position` are ignored
- * (projection runs in global order), so replaying an event changes nothing.
+ * An idempotent update: events at or below the document's `_position` are ignored, so
+ * replaying an event changes nothing. Correct because the document's events all come from
+ * one stream, which the bus delivers in order (see the one-stream rule above).
  */
 export function update(
   collection: string,
@@ -104,18 +139,41 @@ export function applyChanges(documents: Map<string, Document>, changes: readonly
   }
 }
 
-/** Adds `delta` to `map[key]` without mutating `map`; drops zero entries. */
-export function addTo(map: unknown, key: string, delta: number): Record<string, number> {
-  const next: Record<string, number> = { ...((map as Record<string, number> | undefined) ?? {}) };
-  const value = (next[key] ?? 0) + delta;
-  if (value === 0) delete next[key];
-  else next[key] = value;
-  return next;
-}
+/** 'YYYY-MM' of an ISO date or timestamp. */
+export const monthOf = (isoDate: string): string => isoDate.slice(0, 7);
 
 export const num = (value: unknown): number => (typeof value === 'number' ? value : 0);
 export const str = (value: unknown): string | undefined => (typeof value === 'string' ? value : undefined);
 /** A present field's new value (null when erased); absent fields stay as they were. */
 export function patch(target: Record<string, unknown>, source: Record<string, unknown>, fields: readonly string[]): void {
   for (const f of fields) if (source[f] !== undefined) target[f] = source[f];
+}
+
+/**
+ * How a blind-indexed value is normalised before the runtime HMACs it, so that a lookup
+ * finds the document however the value was typed: an email trimmed and lower-cased; a phone
+ * number reduced to its digits, with the leading `+` of an international number kept.
+ */
+const BLIND_INDEX_NORMALISERS: ReadonlyMap<string, (value: string) => string> = new Map([
+  ['email', (value: string) => value.trim().toLowerCase()],
+  [
+    'phone',
+    (value: string) => {
+      const trimmed = value.trim();
+      return (trimmed.startsWith('+') ? '+' : '') + trimmed.replace(/[^0-9]/g, '');
+    },
+  ],
+]);
+
+/** The fields a blind index can be declared on: those with a normalisation. */
+export const BLIND_INDEXED_FIELDS: readonly string[] = [...BLIND_INDEX_NORMALISERS.keys()];
+
+/**
+ * The normalised form of a blind-indexed value. Throws for a field without a normalisation:
+ * indexing raw input would make lookups miss silently.
+ */
+export function normaliseForBlindIndex(field: string, value: string): string {
+  const normalise = BLIND_INDEX_NORMALISERS.get(field);
+  if (!normalise) throw new Error(`No blind-index normalisation for field ${field}`);
+  return normalise(value);
 }

@@ -1,12 +1,20 @@
 /**
- * Analytics view: no direct identifiers. Documents are keyed by a pseudonymous id derived
- * with a keyed HMAC that belongs to this view alone (so ids cannot be joined with other
- * views), hold only generalised attributes (region, age band, tenure band) and aggregates.
- * No subjectId and no personal field is ever stored here.
+ * Analytics view: no direct identifiers. One document per customer, employee, service case
+ * and deal, keyed by a pseudonymous id derived with a keyed HMAC that belongs to this view
+ * alone (so ids cannot be joined with other views), holding only generalised attributes
+ * (region, age band, tenure band, months rather than dates). No subjectId and no personal
+ * field is ever stored here; a reference to another entity is its pseudonym too.
+ *
+ * Figures over many entities (customers registered, cases opened per channel, revenue won
+ * per month, hires and leavers…) are not kept as counters: a counter would be written by
+ * many streams, which the per-document `_position` guard cannot order (the one-stream rule,
+ * see ../view.ts). Analysts get them with aggregation pipelines over these documents, e.g.
+ * `[{ $match: { closedMonth: '2025-03', status: 'won' } }, { $group: { _id: '$currency', revenueMinor: { $sum: '$amountMinor' } } }]`
+ * on `analytics/deals`.
  */
 import type { Role } from '@crm/contracts';
-import type { Change, CollectionDefinition, KnownEvent, ProjectedEvent, ViewDefinition } from '../view.ts';
-import { addTo, num, update } from '../view.ts';
+import type { Change, CollectionDefinition, FieldPolicy, KnownEvent, ProjectedEvent, ViewDefinition } from '../view.ts';
+import { monthOf, update } from '../view.ts';
 import { ageBand, region, tenureBand } from './generalise.ts';
 
 const ANALYST: Role[] = ['analyst'];
@@ -14,12 +22,15 @@ const ANALYST: Role[] = ['analyst'];
 export const ANALYTICS_COLLECTIONS = {
   customers: 'analytics/customers',
   employees: 'analytics/employees',
-  monthly: 'analytics/monthly',
+  cases: 'analytics/cases',
+  deals: 'analytics/deals',
 } as const;
 const A = ANALYTICS_COLLECTIONS;
 
-const fields = (...names: string[]) =>
-  Object.fromEntries([...names.map((n) => [n, { roles: ANALYST }] as const), ['_position', { roles: [] as Role[] }] as const]);
+const fields = (...names: string[]): Record<string, FieldPolicy> => ({
+  ...Object.fromEntries(names.map((n): [string, FieldPolicy] => [n, { roles: ANALYST }])),
+  _position: { roles: [] },
+});
 
 const customers: CollectionDefinition = {
   name: A.customers,
@@ -27,17 +38,44 @@ const customers: CollectionDefinition = {
   indexes: [
     { name: 'segment_stage', keys: [['segment', 1], ['lifecycleStage', 1]] },
     { name: 'region', keys: [['region', 1]] },
+    { name: 'registered', keys: [['registeredMonth', 1]] },
   ],
 };
+
+/** `hiredMonth`: the month the hire was recorded; `leftMonth`: the month employment ended. */
 const employees: CollectionDefinition = {
   name: A.employees,
-  fields: fields('_id', 'department', 'ageBand', 'startYear', 'status', 'tenureBand'),
-  indexes: [{ name: 'department', keys: [['department', 1]] }],
+  fields: fields('_id', 'department', 'ageBand', 'startYear', 'status', 'tenureBand', 'hiredMonth', 'leftMonth'),
+  indexes: [
+    { name: 'department', keys: [['department', 1]] },
+    { name: 'hired', keys: [['hiredMonth', 1]] },
+    { name: 'left', keys: [['leftMonth', 1]] },
+  ],
 };
-const monthly: CollectionDefinition = {
-  name: A.monthly,
-  fields: fields('_id', 'month', 'customersRegistered', 'casesOpened', 'casesResolved', 'dealsOpened', 'dealsWon', 'wonRevenueMinor', 'dealsLost', 'hires', 'leavers'),
-  indexes: [{ name: 'month', keys: [['month', 1]] }],
+
+/** `customer`: the pseudonym of the customer (the `_id` of its `analytics/customers` document). */
+const cases: CollectionDefinition = {
+  name: A.cases,
+  fields: fields('_id', 'customer', 'channel', 'status', 'resolution', 'openedMonth', 'resolvedMonth'),
+  indexes: [
+    { name: 'opened', keys: [['openedMonth', 1], ['channel', 1]] },
+    { name: 'resolved', keys: [['resolvedMonth', 1], ['resolution', 1]] },
+    { name: 'customer', keys: [['customer', 1]] },
+  ],
+};
+
+/**
+ * No owner: the owner is an employee, and a pseudonym linking deals to `analytics/employees`
+ * would let department, age band and sales record be combined to single a person out.
+ */
+const deals: CollectionDefinition = {
+  name: A.deals,
+  fields: fields('_id', 'stage', 'status', 'currency', 'amountMinor', 'lossReason', 'openedMonth', 'closedMonth'),
+  indexes: [
+    { name: 'opened', keys: [['openedMonth', 1]] },
+    { name: 'closed', keys: [['closedMonth', 1], ['status', 1]] },
+    { name: 'status_stage', keys: [['status', 1], ['stage', 1]] },
+  ],
 };
 
 export interface AnalyticsOptions {
@@ -46,44 +84,39 @@ export interface AnalyticsOptions {
 }
 
 export function createAnalyticsView({ pseudonymise }: AnalyticsOptions): ViewDefinition {
-  const month = (pos: number, m: string, fn: (current: Record<string, unknown>) => Record<string, unknown>) =>
-    update(A.monthly, m, pos, (current) => ({ month: m, ...fn(current ?? {}) }));
-  const customer = (pos: number, customerId: string, fn: (current: Record<string, unknown>) => Record<string, unknown>) =>
-    update(A.customers, pseudonymise(customerId), pos, (current) => current && fn(current));
+  /** Changes an existing document of the entity `id`; documents never seen stay missing. */
+  const change = (collection: string, id: string, pos: number, fn: (current: Record<string, unknown>) => Record<string, unknown>) =>
+    update(collection, pseudonymise(id), pos, (current) => current && fn(current));
 
   return {
     name: 'analytics',
-    version: 1,
-    purpose: 'Statistics on customers, service, sales and staff from pseudonymised, generalised data and aggregates (Art. 89 GDPR).',
-    collections: { customers, employees, monthly },
+    version: 2, // 2: the monthly counters replaced by per-case and per-deal documents (the one-stream rule)
+    purpose: 'Statistics on customers, service, sales and staff from pseudonymised, generalised data (Art. 89 GDPR).',
+    collections: { customers, employees, cases, deals },
     evolve(event: ProjectedEvent): Change[] {
       const e = event as unknown as KnownEvent;
       const { globalPosition: pos, recordedAt } = event;
-      const thisMonth = recordedAt.slice(0, 7);
-      const count = (field: string) => month(pos, thisMonth, (c) => ({ ...c, [field]: num(c[field]) + 1 }));
       switch (e.type) {
         case 'CustomerRegistered':
         case 'OrganisationRegistered': {
           const d = e.data;
-          const person = e.type === 'CustomerRegistered';
           return [
             update(A.customers, pseudonymise(d.customerId), pos, () => ({
-              kind: person ? 'person' : 'organisation',
+              kind: e.type === 'CustomerRegistered' ? 'person' : 'organisation',
               segment: d.segment,
               lifecycleStage: d.lifecycleStage,
               region: region(d.address),
               ageBand: e.type === 'CustomerRegistered' ? ageBand(e.data.dateOfBirth, recordedAt) : null,
               consents: {},
               objectedToDirectMarketing: false,
-              registeredMonth: thisMonth,
+              registeredMonth: monthOf(recordedAt),
             })),
-            count('customersRegistered'),
           ];
         }
         case 'CustomerDetailsChanged': {
           const d = e.data;
           return [
-            customer(pos, d.customerId, (c) => ({
+            change(A.customers, d.customerId, pos, (c) => ({
               ...c,
               ...(d.address !== undefined ? { region: region(d.address) } : {}),
               ...(d.dateOfBirth !== undefined ? { ageBand: ageBand(d.dateOfBirth, recordedAt) } : {}),
@@ -93,7 +126,7 @@ export function createAnalyticsView({ pseudonymise }: AnalyticsOptions): ViewDef
         case 'CustomerReclassified': {
           const d = e.data;
           return [
-            customer(pos, d.customerId, (c) => ({
+            change(A.customers, d.customerId, pos, (c) => ({
               ...c,
               ...(d.segment !== undefined ? { segment: d.segment } : {}),
               ...(d.lifecycleStage !== undefined ? { lifecycleStage: d.lifecycleStage } : {}),
@@ -105,13 +138,13 @@ export function createAnalyticsView({ pseudonymise }: AnalyticsOptions): ViewDef
           const d = e.data;
           if (d.subjectId !== d.customerId) return []; // contact persons are not analysed
           const given = e.type === 'ConsentGiven';
-          return [customer(pos, d.customerId, (c) => ({ ...c, consents: { ...(c.consents as object), [d.purpose]: given } }))];
+          return [change(A.customers, d.customerId, pos, (c) => ({ ...c, consents: { ...(c.consents as object), [d.purpose]: given } }))];
         }
         case 'DirectMarketingObjected': {
           const d = e.data;
           if (d.subjectId !== d.customerId) return [];
           return [
-            customer(pos, d.customerId, (c) => ({
+            change(A.customers, d.customerId, pos, (c) => ({
               ...c,
               objectedToDirectMarketing: true,
               consents: { ...(c.consents as object), 'marketing-email': false, 'phone-marketing': false },
@@ -119,24 +152,47 @@ export function createAnalyticsView({ pseudonymise }: AnalyticsOptions): ViewDef
           ];
         }
         case 'ServiceCaseOpened': {
-          const channel = e.data.channel;
-          return [month(pos, thisMonth, (c) => ({ ...c, casesOpened: addTo(c.casesOpened, channel, 1) }))];
-        }
-        case 'ServiceCaseResolved': {
-          const resolution = e.data.resolution;
-          return [month(pos, thisMonth, (c) => ({ ...c, casesResolved: addTo(c.casesResolved, resolution, 1) }))];
-        }
-        case 'DealOpened':
-          return [count('dealsOpened')];
-        case 'DealWon': {
           const d = e.data;
           return [
-            month(pos, d.wonOn.slice(0, 7), (c) => ({ ...c, dealsWon: num(c.dealsWon) + 1, wonRevenueMinor: addTo(c.wonRevenueMinor, d.currency, d.amountMinor) })),
+            update(A.cases, pseudonymise(d.caseId), pos, () => ({
+              customer: pseudonymise(d.customerId),
+              channel: d.channel,
+              status: 'open',
+              resolution: null,
+              openedMonth: monthOf(recordedAt),
+              resolvedMonth: null,
+            })),
           ];
+        }
+        case 'ServiceCaseResolved': {
+          const d = e.data;
+          return [change(A.cases, d.caseId, pos, (c) => ({ ...c, status: 'resolved', resolution: d.resolution, resolvedMonth: monthOf(recordedAt) }))];
+        }
+        case 'ServiceCaseReopened':
+          return [change(A.cases, e.data.caseId, pos, (c) => ({ ...c, status: 'open', resolution: null, resolvedMonth: null }))];
+        case 'DealOpened': {
+          const d = e.data;
+          return [
+            update(A.deals, pseudonymise(d.dealId), pos, () => ({
+              stage: d.stage,
+              status: 'open',
+              currency: d.currency,
+              amountMinor: d.amountMinor,
+              lossReason: null,
+              openedMonth: monthOf(recordedAt),
+              closedMonth: null,
+            })),
+          ];
+        }
+        case 'DealStageMoved':
+          return [change(A.deals, e.data.dealId, pos, (c) => ({ ...c, stage: e.data.to }))];
+        case 'DealWon': {
+          const d = e.data;
+          return [change(A.deals, d.dealId, pos, (c) => ({ ...c, status: 'won', currency: d.currency, amountMinor: d.amountMinor, closedMonth: monthOf(d.wonOn) }))];
         }
         case 'DealLost': {
           const d = e.data;
-          return [month(pos, d.lostOn.slice(0, 7), (c) => ({ ...c, dealsLost: addTo(c.dealsLost, d.reason, 1) }))];
+          return [change(A.deals, d.dealId, pos, (c) => ({ ...c, status: 'lost', lossReason: d.reason, closedMonth: monthOf(d.lostOn) }))];
         }
         case 'EmployeeHired': {
           const d = e.data;
@@ -147,22 +203,25 @@ export function createAnalyticsView({ pseudonymise }: AnalyticsOptions): ViewDef
               startYear: d.startDate.slice(0, 4),
               status: 'employed',
               tenureBand: null,
+              hiredMonth: monthOf(recordedAt),
+              leftMonth: null,
             })),
-            count('hires'),
           ];
         }
         case 'EmployeePositionChanged': {
           const d = e.data;
           if (d.department === undefined) return [];
-          return [update(A.employees, pseudonymise(d.employeeId), pos, (c) => c && { ...c, department: d.department })];
+          return [change(A.employees, d.employeeId, pos, (c) => ({ ...c, department: d.department }))];
         }
         case 'EmploymentEnded': {
           const d = e.data;
           return [
-            update(A.employees, pseudonymise(d.employeeId), pos, (c) =>
-              c && { ...c, status: 'left', tenureBand: tenureBand(`${String(c.startYear)}-01-01`, d.endDate) },
-            ),
-            month(pos, d.endDate.slice(0, 7), (c) => ({ ...c, leavers: num(c.leavers) + 1 })),
+            change(A.employees, d.employeeId, pos, (c) => ({
+              ...c,
+              status: 'left',
+              tenureBand: tenureBand(`${String(c.startYear)}-01-01`, d.endDate),
+              leftMonth: monthOf(d.endDate),
+            })),
           ];
         }
         default:

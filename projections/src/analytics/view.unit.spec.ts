@@ -4,7 +4,9 @@ import { createHmac } from 'node:crypto';
 import { createAnalyticsView, ANALYTICS_COLLECTIONS as A } from './view.ts';
 import { ageBand, region, tenureBand } from './generalise.ts';
 import { history, ids } from '../fixtures.ts';
-import { get, project, projectTwice, undeclaredFields } from '../testing.ts';
+import { docs, get, project, projectTwice, undeclaredFields } from '../testing.ts';
+import { evaluatePipeline } from '../evaluate-pipeline.ts';
+import type { Pipeline } from '@crm/core';
 
 const pseudonymise = (id: string) => createHmac('sha256', 'analytics-test-key').update(id).digest('base64url');
 const view = createAnalyticsView({ pseudonymise });
@@ -19,29 +21,59 @@ describe('analytics view', () => {
     assert.equal(region({ country: 'GB', postalCode: 'SW1A 1AA' }), 'GB');
     assert.equal(tenureBand('2020-02-01', '2025-05-31'), '5-9');
   });
-  test('pseudonymous, generalised customers and monthly aggregates', () => {
+  test('pseudonymous, generalised customers and employees', () => {
     const store = project(view, history());
     assert.equal(get(store, A.customers, ids.anna), undefined);
     const anna = get(store, A.customers, pseudonymise(ids.anna))!;
     assert.equal(anna.region, 'DE-1');
     assert.equal(anna.ageBand, '30-39');
+    assert.equal(anna.registeredMonth, '2025-03');
     assert.deepEqual(anna.consents, { 'marketing-email': true, 'phone-marketing': false });
-    const march = get(store, A.monthly, '2025-03')!;
-    assert.equal(march.dealsWon, 1);
-    assert.deepEqual(march.wonRevenueMinor, { EUR: 12000 });
-    assert.deepEqual(get(store, A.monthly, '2025-04')?.dealsLost, { price: 1 });
-    assert.equal(get(store, A.employees, pseudonymise(ids.rep))?.tenureBand, '5-9');
+    assert.equal(get(store, A.customers, pseudonymise(ids.carl))?.region, 'GB');
+    const rita = get(store, A.employees, pseudonymise(ids.rep))!;
+    assert.deepEqual([rita.tenureBand, rita.hiredMonth, rita.leftMonth, rita.status], ['5-9', '2025-03', '2025-05', 'left']);
+    assert.equal(get(store, A.employees, pseudonymise(ids.rep2))?.department, 'Key accounts');
+  });
+  test('cases and deals, one pseudonymous document each', () => {
+    const store = project(view, history());
+    assert.deepEqual(get(store, A.cases, pseudonymise(ids.caseB)), {
+      _id: pseudonymise(ids.caseB), _position: get(store, A.cases, pseudonymise(ids.caseB))?._position,
+      customer: pseudonymise(ids.org), channel: 'phone', status: 'resolved', resolution: 'workaround', openedMonth: '2025-03', resolvedMonth: '2025-04',
+    });
+    assert.equal(get(store, A.cases, pseudonymise(ids.caseA))?.customer, get(store, A.customers, pseudonymise(ids.anna))?._id);
+    const { _position, ...deal3 } = get(store, A.deals, pseudonymise(ids.deal3))!;
+    assert.deepEqual(deal3, {
+      _id: pseudonymise(ids.deal3), stage: 'proposal', status: 'won', currency: 'USD', amountMinor: 30000, lossReason: null, openedMonth: '2025-03', closedMonth: '2025-04',
+    });
+    assert.equal(get(store, A.deals, pseudonymise(ids.deal2))?.lossReason, 'price');
+    assert.equal(get(store, A.deals, pseudonymise(ids.deal6))?.openedMonth, '2025-04');
+  });
+  test('the former monthly figures are aggregations over the documents', () => {
+    const store = project(view, history());
+    const run = (collection: string, pipeline: Pipeline) => evaluatePipeline(docs(store, collection), pipeline);
+    assert.deepEqual(run(A.deals, [{ $match: { status: 'won', closedMonth: '2025-03' } }, { $group: { _id: '$currency', revenueMinor: { $sum: '$amountMinor' }, won: { $sum: 1 } } }]), [
+      { _id: 'EUR', revenueMinor: 12000, won: 1 },
+    ]);
+    assert.deepEqual(run(A.deals, [{ $match: { status: 'lost', closedMonth: '2025-04' } }, { $group: { _id: '$lossReason', lost: { $sum: 1 } } }]), [{ _id: 'price', lost: 1 }]);
+    assert.deepEqual(run(A.deals, [{ $match: { openedMonth: '2025-04' } }, { $count: 'opened' }]), [{ opened: 2 }]);
+    assert.deepEqual(run(A.cases, [{ $match: { openedMonth: '2025-03' } }, { $group: { _id: '$channel', opened: { $sum: 1 } } }, { $sort: { _id: 1 } }]), [
+      { _id: 'email', opened: 1 },
+      { _id: 'phone', opened: 1 },
+    ]);
+    assert.deepEqual(run(A.customers, [{ $match: { registeredMonth: '2025-03' } }, { $count: 'registered' }]), [{ registered: 3 }]);
+    assert.deepEqual(run(A.employees, [{ $match: { leftMonth: '2025-05' } }, { $count: 'leavers' }]), [{ leavers: 1 }]);
   });
   test('replaying an event changes nothing', () => {
     assert.deepEqual(projectTwice(view, history()), project(view, history()));
   });
-  test('erased history: generalised fields null, aggregates intact', () => {
+  test('erased history: generalised fields null, facts intact', () => {
     const store = project(view, history(true));
     const anna = get(store, A.customers, pseudonymise(ids.anna))!;
     assert.equal(anna.ageBand, null);
     assert.equal(anna.region, null);
     assert.equal(anna.segment, 'consumer');
-    assert.deepEqual(get(store, A.monthly, '2025-03')?.wonRevenueMinor, { EUR: 12000 });
+    assert.equal(get(store, A.deals, pseudonymise(ids.deal1))?.amountMinor, 12000);
+    assert.equal(get(store, A.employees, pseudonymise(ids.rep))?.ageBand, null);
   });
   test('no subjectId, no personal field, no raw id anywhere; every field declared', () => {
     for (const erased of [false, true]) {
@@ -59,7 +91,7 @@ describe('analytics view', () => {
       }
     }
     const store = project(view, history());
-    for (const personalValue of ['Anna A', 'anna@example.com', '1985-04-20', '10115', 'Router broken', 'Rita Rep'])
+    for (const personalValue of ['Anna A', 'anna@example.com', '1985-04-20', '10115', 'SW1A 1AA', 'Router broken', 'Called back', 'Rita Rep', 'resignation'])
       assert.ok(!JSON.stringify([...store]).includes(personalValue), personalValue);
   });
 });

@@ -13,6 +13,8 @@ describe('hr view', () => {
     assert.equal(rita.status, 'left');
     assert.equal(rita.endReason, 'resignation');
     assert.equal(get(store, H.absences, ids.absence)?.kind, 'sick-leave');
+    const sam = get(store, H.employees, ids.rep2)!;
+    assert.deepEqual([sam.status, sam.department, sam.position, sam.salaryBand], ['employed', 'Key accounts', 'Key account manager', 'B6']);
   });
   test('replaying an event changes nothing', () => {
     assert.deepEqual(projectTwice(hrView, history()), project(hrView, history()));

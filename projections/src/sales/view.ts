@@ -1,40 +1,43 @@
 /**
  * Sales view: customers, organisations and their contacts; the deal pipeline by stage and
  * owner; marketing lists (one document per purpose and person, present only while consent
- * stands and no objection was made); and KPIs, which only management reads.
+ * stands and no objection was made). Sales KPIs are not kept here: each deal carries the
+ * fields they need, and `SALES_KPIS` (kpis.ts) computes them at query time for management.
  */
 import { DIRECT_MARKETING_PURPOSES, type Role } from '@crm/contracts';
-import type { Change, CollectionDefinition, DocumentChange, KnownEvent, ProjectedEvent, ViewDefinition } from '../view.ts';
-import { addTo, num, remove, str, update } from '../view.ts';
+import type { Change, CollectionDefinition, FieldPolicy, KnownEvent, ProjectedEvent, ViewDefinition } from '../view.ts';
+import { remove, update } from '../view.ts';
 import { peopleChanges, peopleCollections, personCollection } from '../shared/people.ts';
+import { SALES_COLLECTIONS } from './collections.ts';
+import { DEAL_KPI_FIELDS, dealKpiFields } from './kpis.ts';
+
+export { SALES_COLLECTIONS } from './collections.ts';
 
 const SALES: Role[] = ['sales-rep', 'management'];
 const KPI: Role[] = ['management'];
-
-export const SALES_COLLECTIONS = {
-  customers: 'sales/customers',
-  contacts: 'sales/contacts',
-  deals: 'sales/deals',
-  marketingLists: 'sales/marketing-lists',
-  kpiRevenue: 'sales/kpi-revenue',
-  kpiPipeline: 'sales/kpi-pipeline',
-} as const;
 const S = SALES_COLLECTIONS;
 
 const people = peopleCollections(S, { full: SALES, minimal: [] });
 
+const DEAL_FIELDS = ['_id', 'customerId', 'subjectId', 'title', 'amountMinor', 'currency', 'ownerId', 'stage', 'status', 'wonOn', 'lostOn', 'lossReason', 'openedAt'];
+
 const deals: CollectionDefinition = {
   name: S.deals,
-  fields: Object.fromEntries(
-    ['_id', 'customerId', 'subjectId', 'title', 'amountMinor', 'currency', 'ownerId', 'stage', 'status', 'wonOn', 'lostOn', 'lossReason', 'openedAt']
-      .map((f) => [f, { roles: SALES }] as const)
-      .concat([['_position', { roles: [] }]]),
-  ),
+  fields: {
+    ...Object.fromEntries(DEAL_FIELDS.map((f): [string, FieldPolicy] => [f, { roles: SALES }])),
+    ...Object.fromEntries(DEAL_KPI_FIELDS.map((f): [string, FieldPolicy] => [f, { roles: KPI }])),
+    _position: { roles: [] },
+  },
   indexes: [
     { name: 'pipeline', keys: [['status', 1], ['stage', 1], ['ownerId', 1]] },
     { name: 'owner', keys: [['ownerId', 1], ['status', 1]] },
     { name: 'customer', keys: [['customerId', 1]] },
     { name: 'subject', keys: [['subjectId', 1]] },
+    // The KPI pipelines (kpis.ts) each match on a flag, then group by a key; `closed_month` serves KPIs of one period.
+    { name: 'kpi_pipeline', keys: [['status', 1], ['pipelineKey', 1]] },
+    { name: 'kpi_revenue', keys: [['won', 1], ['revenueKey', 1]] },
+    { name: 'kpi_win_rate', keys: [['closed', 1], ['winRateKey', 1]] },
+    { name: 'closed_month', keys: [['closedMonth', 1], ['ownerId', 1]] },
   ],
 };
 
@@ -54,84 +57,18 @@ const marketingLists: CollectionDefinition = {
   ],
 };
 
-const kpiRevenue: CollectionDefinition = {
-  name: S.kpiRevenue,
-  fields: {
-    _id: { roles: KPI },
-    _position: { roles: [] },
-    subjectId: { roles: KPI },
-    ownerId: { roles: KPI },
-    month: { roles: KPI },
-    won: { roles: KPI },
-    lost: { roles: KPI },
-    revenueMinor: { roles: KPI },
-  },
-  indexes: [
-    { name: 'month_owner', keys: [['month', 1], ['ownerId', 1]] },
-    { name: 'subject', keys: [['subjectId', 1]] },
-  ],
-};
-
-const kpiPipeline: CollectionDefinition = {
-  name: S.kpiPipeline,
-  fields: {
-    _id: { roles: KPI },
-    _position: { roles: [] },
-    stage: { roles: KPI },
-    count: { roles: KPI },
-    valueMinor: { roles: KPI },
-  },
-  indexes: [],
-};
-
 const marketingId = (purpose: string, subjectId: string) => `${purpose}:${subjectId}`;
 const isDirectMarketing = (purpose: string) => (DIRECT_MARKETING_PURPOSES as readonly string[]).includes(purpose);
 
-/** Win rate of a month's KPI document: won / (won + lost), or null without closed deals. */
-export function winRate(kpi: Record<string, unknown>): number | null {
-  const won = num(kpi.won);
-  const closed = won + num(kpi.lost);
-  return closed === 0 ? null : won / closed;
-}
-
-function pipelineDelta(stage: string, currency: string, amount: number, count: number, pos: number): DocumentChange {
-  return update(S.kpiPipeline, stage, pos, (current) => ({
-    stage,
-    count: num(current?.count) + count,
-    valueMinor: addTo(current?.valueMinor, currency, amount),
-  }));
-}
-
-function closed(dealId: string, pos: number, month: string, outcome: 'won' | 'lost', revenue?: { currency: string; amountMinor: number }): Change {
-  return {
-    lookup: { collection: S.deals, id: dealId },
-    // Reads only what no later event changes (owner, stage of an open deal, amount), so a retry after a partial apply is still right.
-    then(deal) {
-      const ownerId = str(deal?.ownerId);
-      const stage = str(deal?.stage);
-      const currency = str(deal?.currency);
-      if (!deal || !ownerId || !stage || !currency) return [];
-      return [
-        pipelineDelta(stage, currency, -num(deal.amountMinor), -1, pos),
-        update(S.kpiRevenue, `${ownerId}:${month}`, pos, (current) => ({
-          subjectId: ownerId,
-          ownerId,
-          month,
-          won: num(current?.won) + (outcome === 'won' ? 1 : 0),
-          lost: num(current?.lost) + (outcome === 'lost' ? 1 : 0),
-          revenueMinor: revenue ? addTo(current?.revenueMinor, revenue.currency, revenue.amountMinor) : (current?.revenueMinor ?? {}),
-        })),
-      ];
-    },
-  };
-}
+/** A deal document with its KPI fields brought up to date with the rest of it. */
+const withKpiFields = (deal: Record<string, unknown>): Record<string, unknown> => ({ ...deal, ...dealKpiFields(deal) });
 
 export const salesView: ViewDefinition = {
   name: 'sales',
-  version: 1,
+  version: 2, // 2: KPI counters replaced by KPI fields on each deal (the one-stream rule)
   purpose:
     'Sales: manage customer accounts and the deal pipeline, address only people who consented and did not object, and report sales KPIs to management.',
-  collections: { customers: people.customers, contacts: people.contacts, deals, marketingLists, kpiRevenue, kpiPipeline },
+  collections: { customers: people.customers, contacts: people.contacts, deals, marketingLists },
   evolve(event: ProjectedEvent): Change[] {
     const e = event as unknown as KnownEvent;
     const { globalPosition: pos, recordedAt } = event;
@@ -139,50 +76,38 @@ export const salesView: ViewDefinition = {
       case 'DealOpened': {
         const d = e.data;
         return [
-          update(S.deals, d.dealId, pos, () => ({
-            customerId: d.customerId,
-            subjectId: d.subjectId ?? null,
-            title: d.title,
-            amountMinor: d.amountMinor,
-            currency: d.currency,
-            ownerId: d.ownerId,
-            stage: d.stage,
-            status: 'open',
-            wonOn: null,
-            lostOn: null,
-            lossReason: null,
-            openedAt: recordedAt,
-          })),
-          pipelineDelta(d.stage, d.currency, d.amountMinor, 1, pos),
+          update(S.deals, d.dealId, pos, () =>
+            withKpiFields({
+              customerId: d.customerId,
+              subjectId: d.subjectId ?? null,
+              title: d.title,
+              amountMinor: d.amountMinor,
+              currency: d.currency,
+              ownerId: d.ownerId,
+              stage: d.stage,
+              status: 'open',
+              wonOn: null,
+              lostOn: null,
+              lossReason: null,
+              openedAt: recordedAt,
+            }),
+          ),
         ];
       }
-      case 'DealStageMoved': {
-        const d = e.data;
-        return [
-          update(S.deals, d.dealId, pos, (current) => current && { ...current, stage: d.to }),
-          {
-            lookup: { collection: S.deals, id: d.dealId },
-            then(deal) {
-              const currency = str(deal?.currency);
-              if (!deal || !currency) return [];
-              const amount = num(deal.amountMinor);
-              return [pipelineDelta(d.from, currency, -amount, -1, pos), pipelineDelta(d.to, currency, amount, 1, pos)];
-            },
-          },
-        ];
-      }
+      case 'DealStageMoved':
+        return [update(S.deals, e.data.dealId, pos, (current) => current && withKpiFields({ ...current, stage: e.data.to }))];
       case 'DealWon': {
         const d = e.data;
         return [
-          update(S.deals, d.dealId, pos, (current) => current && { ...current, status: 'won', wonOn: d.wonOn, amountMinor: d.amountMinor, currency: d.currency }),
-          closed(d.dealId, pos, d.wonOn.slice(0, 7), 'won', { currency: d.currency, amountMinor: d.amountMinor }),
+          update(S.deals, d.dealId, pos, (current) =>
+            current && withKpiFields({ ...current, status: 'won', wonOn: d.wonOn, amountMinor: d.amountMinor, currency: d.currency }),
+          ),
         ];
       }
       case 'DealLost': {
         const d = e.data;
         return [
-          update(S.deals, d.dealId, pos, (current) => current && { ...current, status: 'lost', lostOn: d.lostOn, lossReason: d.reason }),
-          closed(d.dealId, pos, d.lostOn.slice(0, 7), 'lost'),
+          update(S.deals, d.dealId, pos, (current) => current && withKpiFields({ ...current, status: 'lost', lostOn: d.lostOn, lossReason: d.reason })),
         ];
       }
       case 'ConsentGiven': {

@@ -24,6 +24,9 @@ describe('service view', () => {
     assert.equal(kase.assignedAgentId, ids.agent);
     assert.equal(kase.noteCount, 1);
     assert.equal(get(store, C.notes, ids.noteA)?.text, 'Called back');
+    const caseB = get(store, C.cases, ids.caseB)!;
+    assert.deepEqual([caseB.subjectId, caseB.customerId, caseB.noteCount, caseB.resolution], [ids.bob, ids.org, 2, 'workaround']);
+    assert.equal(get(store, C.contacts, ids.dora)?.customerId, ids.org);
   });
   test('replaying an event changes nothing', () => {
     assert.deepEqual(projectTwice(serviceView, history()), project(serviceView, history()));
@@ -39,6 +42,6 @@ describe('service view', () => {
   });
   test('every field of every document is declared', () => {
     assert.deepEqual(undeclaredFields(serviceView, project(serviceView, history())), []);
-    assert.ok(docs(project(serviceView, history()), C.cases).length === 1);
+    assert.equal(docs(project(serviceView, history()), C.cases).length, 2);
   });
 });

@@ -158,6 +158,67 @@ export class Forbidden extends CrmError {
   readonly title = 'Not allowed for your roles';
 }
 
+/** The caller's roles may not read a field its query names (filter, sort or pipeline): refused, never silently dropped. */
+export class FieldForbidden extends CrmError {
+  readonly problemType = 'field-forbidden';
+  readonly status = 403;
+  readonly title = 'A field of the query is not readable for your roles';
+  constructor(
+    /** JSON pointer into the request, e.g. `?filter/salaryBand/$gt`. Names fields and operators, never values. */
+    readonly pointer: string,
+    detail: string,
+  ) {
+    super(detail);
+  }
+  override extensions() {
+    return { errors: [{ pointer: this.pointer, reason: 'not readable for your roles' }] };
+  }
+}
+
+/** The path names no view, or no collection of the view, that this API serves. */
+export class UnknownView extends CrmError {
+  readonly problemType = 'unknown-view';
+  readonly status = 404;
+  readonly title = 'Unknown view or collection';
+  constructor() {
+    super('The path names no view or collection this API serves');
+  }
+}
+
+/**
+ * A view has not caught up with the position the caller asked for (`minPosition`), or has
+ * not been built yet (position 0). Temporary: retry shortly.
+ */
+export class ViewBehind extends CrmError {
+  readonly problemType = 'view-behind';
+  readonly status = 503;
+  readonly title = 'The view has not caught up yet';
+  constructor(
+    readonly view: string,
+    readonly position: number,
+    readonly requiredPosition?: number,
+  ) {
+    super(
+      requiredPosition === undefined
+        ? `View ${view} has not been built yet (position ${position}); retry shortly`
+        : `View ${view} has reached position ${position} of ${requiredPosition}; retry shortly`,
+    );
+  }
+  override extensions() {
+    return { view: this.view, position: this.position, ...(this.requiredPosition === undefined ? {} : { requiredPosition: this.requiredPosition }) };
+  }
+}
+
+/** Reading personal data needs an audit entry first; the audit log could not record it, so nothing is answered. */
+export class AuditUnavailable extends CrmError {
+  readonly problemType = 'audit-unavailable';
+  readonly status = 503;
+  readonly title = 'The audit log is unavailable';
+  constructor() {
+    super('The read could not be recorded in the audit log, so its personal data is not returned; retry shortly');
+  }
+}
+
 /** A sealed value could not be opened although its key exists: tampering or a bug, never erasure. */
 export class SealBroken extends CrmError {
   readonly problemType = 'seal-broken';

@@ -2,3 +2,4 @@ export * from './sqlite-event-store.ts';
 export * from './sqlite-key-store.ts';
 export * from './sqlite-checkpoint-store.ts';
 export * from './sqlite-read-store.ts';
+export * from './sqlite-audit-log.ts';

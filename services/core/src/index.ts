@@ -20,3 +20,4 @@ export * from './bus/handler-attempts.ts';
 export * from './bus/batches.ts';
 export * from './timing/pause.ts';
 export * from './options/whole-numbers.ts';
+export * from './ports/audit-log.ts';

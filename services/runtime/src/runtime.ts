@@ -11,6 +11,7 @@ import {
   loadMasterKeys,
   type Logger,
   type MasterKeySource,
+  type AuditLog,
   type ReadStore,
 } from '@crm/core';
 import { openMongoReadStore } from '@crm/mongodb';
@@ -22,7 +23,7 @@ import { openEventStoreDbEventStore } from '@crm/eventstoredb';
 import { openPostgresCheckpointStore, openPostgresEventStore, openPostgresKeyStore } from '@crm/postgres';
 import { createKafkaConsumer, createKafkaPublisher, parseKafkaUrl } from '@crm/kafka';
 import { createInProcessBus } from '@crm/memory-bus';
-import { openSqliteCheckpointStore, openSqliteEventStore, openSqliteKeyStore, openSqliteReadStore } from '@crm/sqlite';
+import { openSqliteAuditLog, openSqliteCheckpointStore, openSqliteEventStore, openSqliteKeyStore, openSqliteReadStore } from '@crm/sqlite';
 import { join } from 'node:path';
 import { ConfigError, type CrmConfig, describeLocation } from './config.ts';
 
@@ -42,6 +43,8 @@ export interface CrmRuntime {
   bus: { consumer: BusConsumer; publisher?: BusPublisher };
   /** The read models' documents (personal fields sealed), and the views that write them. */
   readStore: ReadStore;
+  /** Who read which subjects' personal data, and the DPO's actions: ids only, never the data. */
+  audit: AuditLog;
   views: ViewDefinition[];
   viewKeys: ViewKeys;
   masterKeySource: MasterKeySource;
@@ -157,6 +160,7 @@ export async function openRuntime(config: CrmConfig, logger: Logger = createLogg
   const commands = new CommandService({ eventStore, keyring, handlers: commandHandlers, newId: uuidv7 });
   const bus = openBus(config, eventStore, checkpoints, logger);
   const readStore = openReadStore(config);
+  const audit = openSqliteAuditLog({ path: config.auditLogPath });
   const viewKeys = createViewKeys(loadViewKey(config, logger));
   return {
     config,
@@ -168,12 +172,13 @@ export async function openRuntime(config: CrmConfig, logger: Logger = createLogg
     commands,
     bus: { consumer: bus.consumer, ...(bus.publisher ? { publisher: bus.publisher } : {}) },
     readStore,
+    audit,
     views: crmViews(viewKeys),
     viewKeys,
     masterKeySource,
     async close() {
       await bus.close();
-      await readStore.close().catch(() => undefined);
+      await Promise.allSettled([readStore.close(), audit.close()]);
       await closeAll();
     },
   };

@@ -1,14 +1,16 @@
 import express, { type Express } from 'express';
 import { openApiDocument, problemTypeUri } from '@crm/contracts';
+import type { ViewReader } from '@crm/projector';
 import type { CrmRuntime } from '@crm/runtime';
 import { createTokenVerifier } from './auth.ts';
 import { commandRoutes } from './commands.ts';
+import { viewRoutes } from './views.ts';
 import { problemHandler, sendProblem } from './problem.ts';
 
 const NIL_SUBJECT = '00000000-0000-0000-0000-000000000000';
 
 /** The HTTP API of one CRM process. */
-export function createApp(runtime: CrmRuntime): Express {
+export function createApp(runtime: CrmRuntime, reads: { reader: ViewReader }): Express {
   const { config, logger } = runtime;
   const app = express();
   app.disable('x-powered-by');
@@ -47,7 +49,9 @@ export function createApp(runtime: CrmRuntime): Express {
     }
   });
 
-  app.use(commandRoutes({ commands: runtime.commands, authenticate: createTokenVerifier(config.auth) }));
+  const authenticate = createTokenVerifier(config.auth);
+  app.use(commandRoutes({ commands: runtime.commands, authenticate }));
+  app.use(viewRoutes({ reader: reads.reader, readStore: runtime.readStore, audit: runtime.audit, authenticate, logger }));
 
   app.use((req, res) => {
     sendProblem(res, { type: problemTypeUri('not-found'), title: 'Not found', status: 404, detail: 'No such endpoint; see /openapi.json', instance: req.path });

@@ -79,10 +79,12 @@ export function openGenerations(readStore: ReadStore): Generations {
     async loadProgress(g) {
       const document = await readStore.get(VIEW_PROGRESS, generationId(g));
       if (!document || typeof document.watermark !== 'number') return undefined;
-      return { watermark: document.watermark, ahead: Array.isArray(document.ahead) ? (document.ahead as Array<[number, number]>) : [] };
+      const ahead = Array.isArray(document.ahead) ? (document.ahead as Array<{ from: number; to: number }>) : [];
+      return { watermark: document.watermark, ahead: ahead.map((r) => [r.from, r.to]) };
     },
     async saveProgress(g, state) {
-      await readStore.upsert(VIEW_PROGRESS, [{ _id: generationId(g), watermark: state.watermark, ahead: state.ahead }]);
+      // Ranges as objects: FerretDB stores no nested arrays.
+      await readStore.upsert(VIEW_PROGRESS, [{ _id: generationId(g), watermark: state.watermark, ahead: state.ahead.map(([from, to]) => ({ from, to })) }]);
     },
     async drop(view, g) {
       for (const collection of Object.values(view.collections)) await readStore.drop(physicalCollectionName(g, collection.name));

@@ -145,8 +145,8 @@ describe('projector', { timeout: 60_000 }, () => {
 
     // Raw documents hold personal fields only sealed.
     const raw = await get(readStore, SERVICE_COLLECTIONS.customers, customerId);
-    assert.ok(isSealedField(raw.name), 'name is { $sealed }');
-    assert.ok(isSealedField(raw.email), 'email is { $sealed }');
+    assert.ok(isSealedField(raw.name), 'name is { _sealed }');
+    assert.ok(isSealedField(raw.email), 'email is { _sealed }');
     assert.equal(raw.phone, null, 'absent personal field stays null');
     assert.equal(raw.segment, 'small-business');
     assert.equal(raw.subjectId, customerId);

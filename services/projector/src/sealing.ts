@@ -1,6 +1,6 @@
 /**
  * Sealing of personal fields inside read-model documents. Each personal field (a top-level
- * field whose FieldPolicy has `personal`) is stored as `{ $sealed: <base64url> }`, sealed under
+ * field whose FieldPolicy has `personal`) is stored as `{ _sealed: <base64url> }` (no `$`: MongoDB refuses keys that start with one), sealed under
  * the key of the subject named by the document's `personal.subjectField`. The associated data
  * binds view, collection, document id and field, so a sealed value cannot be moved to another
  * document or field. null stays null; a destroyed (or unknown) key reads, and writes, as null.
@@ -9,10 +9,10 @@ import { SealBroken } from '@crm/contracts';
 import { ERASED_VALUE, type Document, type Keyring, openValue, sealValue, type SubjectKey } from '@crm/core';
 import type { CollectionDefinition } from '@crm/projections';
 
-export const SEALED_FIELD = '$sealed';
+export const SEALED_FIELD = '_sealed';
 
 export interface SealedField {
-  $sealed: string;
+  _sealed: string;
 }
 
 export function isSealedField(value: unknown): value is SealedField {
@@ -108,7 +108,7 @@ export async function openDocument(keyring: Keyring, place: DocumentPlace, docum
       opened[field] = ERASED_VALUE;
       continue;
     }
-    const plaintext = openValue(key, context, { subjectId, paths: [field], value: value.$sealed });
+    const plaintext = openValue(key, context, { subjectId, paths: [field], value: value._sealed });
     if (!plaintext) throw new SealBroken(`The sealed field ${field} of ${context} failed authentication`);
     opened[field] = JSON.parse(plaintext.toString('utf8')) as unknown;
   }

@@ -117,7 +117,7 @@ describe('view allow-list: collections and results', () => {
     assert.deepEqual(forAgent.map((p) => p.field), ['name', 'email', 'address']);
     assert.deepEqual(readablePersonalFields(customers, ['guest']), []);
     assert.equal(holdsReadablePersonalValue({ _id: 'a', name: null, email: null }, forAgent), false);
-    assert.equal(holdsReadablePersonalValue({ _id: 'a', name: { $sealed: 'x' } }, forAgent), true);
+    assert.equal(holdsReadablePersonalValue({ _id: 'a', name: { _sealed: 'x' } }, forAgent), true);
     assert.equal(holdsReadablePersonalValue({ _id: 'a', name: 'Erika' }, []), false);
     assert.deepEqual(
       subjectIdsOf([{ subjectId: 's1' }, { subjectId: null }, { subjectId: 's2' }, { subjectId: 's1' }, {}], forAgent),

@@ -48,7 +48,7 @@ export function readSideSuite(setup: ReadSideSetup): void {
     return answer.body;
   };
   const query = async (path: string, roles: Role[], params: Record<string, unknown> = {}) => {
-    const search = new URLSearchParams(Object.entries(params).map(([k, v]) => [k, typeof v === 'string' ? v : JSON.stringify(v)]));
+    const search = new URLSearchParams(Object.entries(params).map(([k, v]): [string, string] => [k, typeof v === 'string' ? v : JSON.stringify(v)]));
     const response = await fetch(`${crm.url}/v1/views/${path}?${search}`, { headers: { authorization: `Bearer ${await crm.token(roles)}` } });
     return { status: response.status, body: (await response.json()) as Json };
   };

@@ -43,6 +43,7 @@ export function createApp(runtime: CrmRuntime, reads: { reader: ViewReader }): E
       // Cheap round trips only: probes come often, and counting keys grows with the key table.
       await runtime.eventStore.headPosition();
       await runtime.keyStore.find(NIL_SUBJECT);
+      await runtime.readStore.get('crm_views', NIL_SUBJECT);
       res.json({ status: 'ready' });
     } catch {
       res.status(503).json({ status: 'not ready' });

@@ -225,3 +225,65 @@ export class SealBroken extends CrmError {
   readonly status = 500;
   readonly title = 'A sealed value failed authentication';
 }
+
+/**
+ * An email address or phone number of the command belongs to a data subject who was erased
+ * (a keyed-HMAC suppression entry matched), and `CRM_SUPPRESSION=refuse`. Names the field,
+ * never the value.
+ */
+export class SubjectSuppressed extends CrmError {
+  readonly problemType = 'subject-suppressed';
+  readonly status = 409;
+  readonly title = 'A previously erased person';
+  constructor(readonly pointers: string[]) {
+    super(
+      `${pointers.join(', ')}: matches a person who asked to be erased; registering them again is refused (CRM_SUPPRESSION=refuse). The values themselves are not kept, only keyed hashes`,
+    );
+  }
+  override extensions() {
+    return { errors: this.pointers.map((pointer) => ({ pointer, reason: 'matches an erased person' })) };
+  }
+}
+
+/** The command names a data subject whose processing is restricted (Art. 18): the data is kept, but not processed. */
+export class SubjectRestricted extends CrmError {
+  readonly problemType = 'subject-restricted';
+  readonly status = 409;
+  readonly title = 'Processing of the data subject is restricted';
+  constructor(readonly subjectId: string) {
+    super(`Processing of data subject ${subjectId} is restricted (Art. 18); commands naming them are refused until the restriction is lifted`);
+  }
+  override extensions() {
+    return { subjectId: this.subjectId };
+  }
+}
+
+/** A legal hold stands (Art. 17(3)): the subject cannot be erased before it ends or is released. */
+export class LegalHoldStands extends CrmError {
+  readonly problemType = 'legal-hold-stands';
+  readonly status = 409;
+  readonly title = 'A legal hold stands';
+  constructor(
+    readonly subjectId: string,
+    readonly holds: ReadonlyArray<{ holdId: string; legalBasis: string; until: string }>,
+  ) {
+    super(
+      `Data subject ${subjectId} cannot be erased while a legal hold stands (Art. 17(3)): ${holds
+        .map((h) => `${h.legalBasis} until ${h.until} (hold ${h.holdId})`)
+        .join('; ')}`,
+    );
+  }
+  override extensions() {
+    return { subjectId: this.subjectId, holds: this.holds };
+  }
+}
+
+/** The path names no privacy request or legal hold. */
+export class UnknownPrivacyRecord extends CrmError {
+  readonly problemType = 'unknown-privacy-record';
+  readonly status = 404;
+  readonly title = 'Unknown privacy request or legal hold';
+  constructor(what: 'request' | 'hold') {
+    super(what === 'request' ? 'The path names no privacy request' : 'The path names no legal hold');
+  }
+}

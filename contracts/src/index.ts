@@ -8,6 +8,7 @@ export * from './fields.ts';
 export * from './messages.ts';
 export * from './openapi.ts';
 export * from './personal-data.ts';
+export * from './privacy.ts';
 export * from './problems.ts';
 export * from './roles.ts';
 export * from './service-cases.ts';

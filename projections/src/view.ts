@@ -58,6 +58,36 @@ export interface CollectionDefinition {
   /** Every top-level field a document of the collection may carry, `_id` and `subjectId` included. */
   fields: Record<string, FieldPolicy>;
   indexes: IndexDefinition[];
+  /** What an erasure (`SubjectForgotten`) does to the collection's documents; none when absent (nothing links to a person). */
+  erasure?: ErasureRule;
+  /**
+   * Fields holding the view's pseudonym of a subject (analytics): a restricted subject's
+   * documents are found by them (Art. 18). Fields holding plain subject ids are `erasure.links`.
+   */
+  pseudonymousLinks?: readonly string[];
+}
+
+/**
+ * How a collection forgets a person (Art. 17) once their key is destroyed. The document's
+ * own subject is the one its personal fields are sealed under (`subjectField`, default
+ * `subjectId`). Erasing it either deletes the document, or scrubs it: every personal field,
+ * blind index and link to that person set to null, the non-personal facts kept (a won
+ * deal's amount still counts in revenue). A link to an erased person who is not the
+ * document's own subject (an account owner, an assigned agent) is set to null.
+ */
+export interface ErasureRule {
+  /** Fields that hold a data subject's id: the document's own subject and links to others. */
+  links: readonly string[];
+  /** Erasing the document's own subject: delete it, or scrub it. */
+  own: 'delete' | 'scrub';
+  /** Recomputes fields derived from the links after a scrub (e.g. KPI group keys that contained an owner id). Pure. */
+  derive?(document: Document): Document;
+}
+
+/** The field naming the subject whose key seals a collection's personal fields (`subjectId` when it has none). */
+export function ownSubjectField(collection: CollectionDefinition): string {
+  for (const policy of Object.values(collection.fields)) if (policy.personal) return policy.personal.subjectField;
+  return 'subjectId';
 }
 
 /** A pure functional update of one document: `undefined` in = missing, `undefined` out = delete. */
@@ -86,6 +116,8 @@ export interface ViewDefinition {
   purpose: string;
   collections: Record<string, CollectionDefinition>;
   evolve(event: ProjectedEvent): Change[];
+  /** The view's pseudonym of a subject id, for views keyed by pseudonyms (analytics). */
+  pseudonymise?(id: string): string;
 }
 
 /**

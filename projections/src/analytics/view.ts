@@ -35,6 +35,7 @@ const fields = (...names: string[]): Record<string, FieldPolicy> => ({
 const customers: CollectionDefinition = {
   name: A.customers,
   fields: fields('_id', 'kind', 'segment', 'lifecycleStage', 'region', 'ageBand', 'consents', 'objectedToDirectMarketing', 'registeredMonth'),
+  pseudonymousLinks: ['_id'],
   indexes: [
     { name: 'segment_stage', keys: [['segment', 1], ['lifecycleStage', 1]] },
     { name: 'region', keys: [['region', 1]] },
@@ -46,6 +47,7 @@ const customers: CollectionDefinition = {
 const employees: CollectionDefinition = {
   name: A.employees,
   fields: fields('_id', 'department', 'ageBand', 'startYear', 'status', 'tenureBand', 'hiredMonth', 'leftMonth'),
+  pseudonymousLinks: ['_id'],
   indexes: [
     { name: 'department', keys: [['department', 1]] },
     { name: 'hired', keys: [['hiredMonth', 1]] },
@@ -57,6 +59,7 @@ const employees: CollectionDefinition = {
 const cases: CollectionDefinition = {
   name: A.cases,
   fields: fields('_id', 'customer', 'channel', 'status', 'resolution', 'openedMonth', 'resolvedMonth'),
+  pseudonymousLinks: ['customer'],
   indexes: [
     { name: 'opened', keys: [['openedMonth', 1], ['channel', 1]] },
     { name: 'resolved', keys: [['resolvedMonth', 1], ['resolution', 1]] },
@@ -70,7 +73,9 @@ const cases: CollectionDefinition = {
  */
 const deals: CollectionDefinition = {
   name: A.deals,
-  fields: fields('_id', 'stage', 'status', 'currency', 'amountMinor', 'lossReason', 'openedMonth', 'closedMonth'),
+  // `customer`: internal (no role reads it): only so that a restricted customer's deals leave the view (Art. 18).
+  fields: { ...fields('_id', 'stage', 'status', 'currency', 'amountMinor', 'lossReason', 'openedMonth', 'closedMonth'), customer: { roles: [] } },
+  pseudonymousLinks: ['customer'],
   indexes: [
     { name: 'opened', keys: [['openedMonth', 1]] },
     { name: 'closed', keys: [['closedMonth', 1], ['status', 1]] },
@@ -93,6 +98,7 @@ export function createAnalyticsView({ pseudonymise }: AnalyticsOptions): ViewDef
     version: 2, // 2: the monthly counters replaced by per-case and per-deal documents (the one-stream rule)
     purpose: 'Statistics on customers, service, sales and staff from pseudonymised, generalised data (Art. 89 GDPR).',
     collections: { customers, employees, cases, deals },
+    pseudonymise,
     evolve(event: ProjectedEvent): Change[] {
       const e = event as unknown as KnownEvent;
       const { globalPosition: pos, recordedAt } = event;
@@ -174,6 +180,7 @@ export function createAnalyticsView({ pseudonymise }: AnalyticsOptions): ViewDef
           const d = e.data;
           return [
             update(A.deals, pseudonymise(d.dealId), pos, () => ({
+              customer: pseudonymise(d.customerId),
               stage: d.stage,
               status: 'open',
               currency: d.currency,

@@ -43,7 +43,7 @@ describe('analytics view', () => {
     assert.equal(get(store, A.cases, pseudonymise(ids.caseA))?.customer, get(store, A.customers, pseudonymise(ids.anna))?._id);
     const { _position, ...deal3 } = get(store, A.deals, pseudonymise(ids.deal3))!;
     assert.deepEqual(deal3, {
-      _id: pseudonymise(ids.deal3), stage: 'proposal', status: 'won', currency: 'USD', amountMinor: 30000, lossReason: null, openedMonth: '2025-03', closedMonth: '2025-04',
+      _id: pseudonymise(ids.deal3), customer: pseudonymise(ids.carl), stage: 'proposal', status: 'won', currency: 'USD', amountMinor: 30000, lossReason: null, openedMonth: '2025-03', closedMonth: '2025-04',
     });
     assert.equal(get(store, A.deals, pseudonymise(ids.deal2))?.lossReason, 'price');
     assert.equal(get(store, A.deals, pseudonymise(ids.deal6))?.openedMonth, '2025-04');

@@ -34,6 +34,7 @@ const employees: CollectionDefinition = {
     { name: 'email_blind', keys: [['_blind.email', 1]] },
     { name: 'phone_blind', keys: [['_blind.phone', 1]] },
   ],
+  erasure: { links: ['subjectId'], own: 'delete' },
 };
 
 const absences: CollectionDefinition = {
@@ -43,6 +44,7 @@ const absences: CollectionDefinition = {
     { name: 'subject', keys: [['subjectId', 1], ['from', 1]] },
     { name: 'period', keys: [['from', 1], ['to', 1]] },
   ],
+  erasure: { links: ['subjectId'], own: 'delete' },
 };
 
 export const hrView: ViewDefinition = {

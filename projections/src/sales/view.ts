@@ -39,6 +39,8 @@ const deals: CollectionDefinition = {
     { name: 'kpi_win_rate', keys: [['closed', 1], ['winRateKey', 1]] },
     { name: 'closed_month', keys: [['closedMonth', 1], ['ownerId', 1]] },
   ],
+  // A forgotten customer's or owner's deal still counts in the KPIs, without the link to the person.
+  erasure: { links: ['subjectId', 'customerId', 'ownerId'], own: 'scrub', derive: (deal) => ({ ...deal, ...dealKpiFields(deal) }) },
 };
 
 const marketingLists: CollectionDefinition = {
@@ -55,6 +57,7 @@ const marketingLists: CollectionDefinition = {
     { name: 'purpose', keys: [['purpose', 1], ['since', 1]] },
     { name: 'subject', keys: [['subjectId', 1]] },
   ],
+  erasure: { links: ['subjectId'], own: 'delete' },
 };
 
 const marketingId = (purpose: string, subjectId: string) => `${purpose}:${subjectId}`;

@@ -43,6 +43,8 @@ const cases: CollectionDefinition = {
     { name: 'agent_status', keys: [['assignedAgentId', 1], ['status', 1]] },
     { name: 'status', keys: [['status', 1], ['openedAt', -1]] },
   ],
+  // The case stays (channel, status, dates count in service figures); who it was about goes.
+  erasure: { links: ['subjectId', 'customerId', 'assignedAgentId'], own: 'scrub' },
 };
 
 const notes: CollectionDefinition = {
@@ -60,6 +62,7 @@ const notes: CollectionDefinition = {
     { name: 'case', keys: [['caseId', 1], ['addedAt', 1]] },
     { name: 'subject', keys: [['subjectId', 1]] },
   ],
+  erasure: { links: ['subjectId', 'authorAgentId'], own: 'delete' },
 };
 
 export const serviceView: ViewDefinition = {

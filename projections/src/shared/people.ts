@@ -56,6 +56,8 @@ export function peopleCollections(names: PeopleCollections, roles: PeopleRoles):
         { name: 'owner', keys: [['accountOwnerId', 1]] },
         { name: 'segment_stage', keys: [['segment', 1], ['lifecycleStage', 1]] },
       ],
+      // A person customer is their own subject; an organisation has none, only an account owner.
+      erasure: { links: ['subjectId', 'accountOwnerId'], own: 'delete' },
     },
     contacts: {
       name: names.contacts,
@@ -77,6 +79,7 @@ export function peopleCollections(names: PeopleCollections, roles: PeopleRoles):
         { name: 'email_blind', keys: [['_blind.email', 1]] },
         { name: 'phone_blind', keys: [['_blind.phone', 1]] },
       ],
+      erasure: { links: ['subjectId'], own: 'delete' },
     },
   };
 }

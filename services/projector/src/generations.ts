@@ -34,6 +34,9 @@ const storeName = (logical: string) => logical.replace(/[^A-Za-z0-9]+/g, '_');
 export const physicalCollectionName = (g: Pick<Generation, 'version' | 'generation'>, logical: string): string =>
   `${storeName(logical)}_v${g.version}_g${g.generation}`;
 
+/** Every logical collection a generation of the view keeps: the view's own and its list of restricted subjects. */
+export const storedCollections = (view: ViewDefinition): string[] => [...Object.values(view.collections).map((c) => c.name), `${view.name}/restricted-subjects`];
+
 export const sameGeneration = (a: Generation | undefined, b: Generation | undefined): boolean =>
   a !== undefined && b !== undefined && a.view === b.view && a.version === b.version && a.generation === b.generation;
 
@@ -87,11 +90,11 @@ export function openGenerations(readStore: ReadStore): Generations {
       await readStore.upsert(VIEW_PROGRESS, [{ _id: generationId(g), watermark: state.watermark, ahead: state.ahead.map(([from, to]) => ({ from, to })) }]);
     },
     async drop(view, g) {
-      for (const collection of Object.values(view.collections)) await readStore.drop(physicalCollectionName(g, collection.name));
+      for (const collection of storedCollections(view)) await readStore.drop(physicalCollectionName(g, collection));
       await readStore.delete(VIEW_PROGRESS, [generationId({ view: view.name, ...g })]);
     },
     async strays(view, keep) {
-      const prefixes = Object.values(view.collections).map((c) => storeName(c.name));
+      const prefixes = storedCollections(view).map(storeName);
       const found = new Map<string, Pick<Generation, 'version' | 'generation'>>();
       for (const name of await readStore.collections()) {
         const match = /^(.*)_v(\d+)_g(\d+)$/.exec(name);
@@ -103,4 +106,20 @@ export function openGenerations(readStore: ReadStore): Generations {
       return [...found.values()];
     },
   };
+}
+
+/** Every restricted subject of a generation, by id and pseudonym. */
+export async function readRestrictions(readStore: ReadStore, g: Generation): Promise<{ subjectIds: string[]; pseudonyms: string[] }> {
+  const subjectIds: string[] = [];
+  const pseudonyms: string[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await readStore.find(physicalCollectionName(g, `${g.view}/restricted-subjects`), { limit: 1000, ...(cursor ? { cursor } : {}) });
+    for (const document of page.documents) {
+      subjectIds.push(document._id);
+      if (typeof document.pseudonym === 'string') pseudonyms.push(document.pseudonym);
+    }
+    cursor = page.nextCursor;
+  } while (cursor);
+  return { subjectIds, pseudonyms };
 }

@@ -7,3 +7,4 @@ export * from './view-reader.ts';
 export * from './projections-runner.ts';
 export * from './stored-view-reader.ts';
 export * from './crm-views.ts';
+export * from './erasure.ts';

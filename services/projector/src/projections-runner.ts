@@ -14,7 +14,7 @@ import { type BusConsumer, type Document, type EventStore, type Keyring, type Lo
 import type { ViewDefinition } from '@crm/projections';
 import { BehaviorSubject, filter, firstValueFrom, map, Observable, race, timer } from 'rxjs';
 import { AppliedPositions } from './applied-positions.ts';
-import { type Generation, generationId, openGenerations, physicalCollectionName, sameGeneration } from './generations.ts';
+import { type Generation, generationId, openGenerations, physicalCollectionName, readRestrictions, sameGeneration } from './generations.ts';
 import { openDocument } from './sealing.ts';
 import type { ViewKeys } from './view-keys.ts';
 import { createViewProjection, type ViewProjection } from './view-projection.ts';
@@ -257,6 +257,10 @@ export function startProjections(options: ProjectionsOptions): RunningProjection
         return openDocument(keyring, { view, collection: place }, document);
       },
       blindIndex: (view, _collection, field, value) => viewKeys.blindIndex(view, field, value),
+      async restrictions(view) {
+        const live = active.get(view);
+        return live ? readRestrictions(readStore, live.generation) : { subjectIds: [], pseudonyms: [] };
+      },
     };
   }
 

@@ -6,7 +6,7 @@
 import type { Keyring, ReadStore } from '@crm/core';
 import type { ViewDefinition } from '@crm/projections';
 import { pause } from '@crm/core';
-import { type Generation, openGenerations, physicalCollectionName } from './generations.ts';
+import { type Generation, openGenerations, physicalCollectionName, readRestrictions } from './generations.ts';
 import { openDocument } from './sealing.ts';
 import type { ViewKeys } from './view-keys.ts';
 import type { ViewReader } from './view-reader.ts';
@@ -56,5 +56,9 @@ export function createStoredViewReader(options: StoredViewReaderOptions): ViewRe
       return openDocument(keyring, { view, collection: place }, document);
     },
     blindIndex: (view, _collection, field, value) => viewKeys.blindIndex(view, field, value),
+    async restrictions(view) {
+      const active = await activeOf(view);
+      return active ? readRestrictions(readStore, active) : { subjectIds: [], pseudonyms: [] };
+    },
   };
 }

@@ -17,6 +17,7 @@ import { eventContract } from '@crm/contracts';
 import { type Document, type Keyring, openEvent, type ReadStore, type RecordedEvent } from '@crm/core';
 import type { DomainEvent } from '@crm/domain';
 import { type CollectionDefinition, type DocumentChange, isLookup, type ProjectedEvent, type ViewDefinition } from '@crm/projections';
+import { type ErasureCounts, ERASURES_COLLECTION, forgetSubject, linkIndexes, scrubForErasedOwner } from './erasure.ts';
 import { type BlindIndexer, sealDocument } from './sealing.ts';
 
 export interface ViewProjectionOptions {
@@ -86,66 +87,115 @@ export function createViewProjection(options: ViewProjectionOptions): ViewProjec
 
   return {
     async ensureIndexes() {
-      for (const collection of collections.values()) await readStore.ensureIndexes(collectionName(collection.name), collection.indexes);
+      for (const collection of collections.values())
+        await readStore.ensureIndexes(collectionName(collection.name), [...collection.indexes, ...linkIndexes(collection)]);
     },
 
     async project(events) {
-      // 1. Open and evolve every event of the run (types without a contract carry nothing for a view).
-      const evolved = [];
-      for (const recorded of events) {
-        if (!eventContract(recorded.type)) continue;
-        const opened = await openEvent(recorded, keyring);
-        const event = {
-          type: opened.type,
-          data: opened.data,
-          globalPosition: recorded.globalPosition,
-          streamVersion: recorded.streamVersion,
-          recordedAt: recorded.recordedAt,
-        } as DomainEvent as ProjectedEvent;
-        const changes = view.evolve(event);
-        if (changes.length > 0) evolved.push(changes);
-      }
-      if (evolved.length === 0) return;
-
-      // 2. Read every document the run names, in one query per collection and chunk.
-      const slots = new Map<string, Slot>();
-      await load(slots, evolved.flatMap(targetsOf));
-
-      // 3. Apply in order. Each event's lookups are resolved before any of its own changes
-      //    apply, so they see the documents as they stood before the event.
-      for (const changes of evolved) {
-        const resolved: DocumentChange[] = [];
-        for (const change of changes) {
-          if (!isLookup(change)) {
-            resolved.push(change);
-            continue;
-          }
-          const then = change.then(slots.get(slotKey(change.lookup.collection, change.lookup.id))!.current);
-          await load(slots, then);
-          resolved.push(...then);
-        }
-        for (const change of resolved) {
-          const slot = slots.get(slotKey(change.collection, change.id))!;
-          slot.current = change.apply(slot.current);
+      // Privacy events are barriers: what came before is written first. `SubjectForgotten` then scrubs the
+    // person from every collection; a restriction (Art. 18) is noted in the generation's restricted
+    // subjects, which every query of the view leaves out until it is lifted.
+      let from = 0;
+      for (let i = 0; i < events.length; i++) {
+        const event = events[i]!;
+        if (!PRIVACY_BARRIERS.has(event.type)) continue;
+        await projectRun(events.slice(from, i));
+        from = i + 1;
+        const subjectId = ((await openEvent(event, keyring)).data as { subjectId?: unknown }).subjectId;
+        if (typeof subjectId !== 'string') continue;
+        const restricted = collectionName(restrictedSubjectsCollection(view));
+        if (event.type === SUBJECT_FORGOTTEN) {
+          const counts = await forgetSubject({ view, readStore, collectionName, subjectId });
+          await recordErasure(subjectId, event.globalPosition, counts);
+          await readStore.delete(restricted, [subjectId]);
+        } else if (event.type === PROCESSING_RESTRICTED) {
+          await readStore.upsert(restricted, [{ _id: subjectId, since: event.recordedAt, position: event.globalPosition, pseudonym: view.pseudonymise?.(subjectId) ?? null }]);
+        } else {
+          await readStore.delete(restricted, [subjectId]);
         }
       }
-
-      // 4. Write each changed document once: bulk per collection.
-      const upserts = new Map<string, Document[]>();
-      const deletes = new Map<string, string[]>();
-      for (const slot of slots.values()) {
-        if (slot.current === slot.stored) continue; // guarded by `_position` or otherwise unchanged
-        if (slot.current === undefined) {
-          if (slot.stored === undefined) continue;
-          (deletes.get(slot.collection) ?? deletes.set(slot.collection, []).get(slot.collection)!).push(slot.id);
-          continue;
-        }
-        const document = slot.current._id === slot.id ? slot.current : { ...slot.current, _id: slot.id };
-        const sealed = await sealDocument(keyring, { view: view.name, collection: definition(slot.collection) }, document, options.blindIndex);
-        (upserts.get(slot.collection) ?? upserts.set(slot.collection, []).get(slot.collection)!).push(sealed);
-      }
-      for (const [collection, documents] of upserts) await readStore.upsert(collectionName(collection), documents);
-      for (const [collection, ids] of deletes) await readStore.delete(collectionName(collection), ids);
+      await projectRun(from === 0 ? events : events.slice(from));
     },
   };
+
+  /** What the scrub did, for the erasure receipt: one document per subject and view (a rebuild writes it again). */
+  async function recordErasure(subjectId: string, position: number, counts: ErasureCounts): Promise<void> {
+    await readStore.upsert(ERASURES_COLLECTION, [{ _id: `${subjectId}:${view.name}`, view: view.name, subjectId, position, ...counts }]);
+  }
+
+  async function projectRun(events: readonly RecordedEvent[]): Promise<void> {
+    // 1. Open and evolve every event of the run (types without a contract carry nothing for a view).
+    const evolved = [];
+    for (const recorded of events) {
+      if (!eventContract(recorded.type)) continue;
+      const opened = await openEvent(recorded, keyring);
+      const event = {
+        type: opened.type,
+        data: opened.data,
+        globalPosition: recorded.globalPosition,
+        streamVersion: recorded.streamVersion,
+        recordedAt: recorded.recordedAt,
+      } as DomainEvent as ProjectedEvent;
+      const changes = view.evolve(event);
+      if (changes.length > 0) evolved.push(changes);
+    }
+    if (evolved.length === 0) return;
+
+    // 2. Read every document the run names, in one query per collection and chunk.
+    const slots = new Map<string, Slot>();
+    await load(slots, evolved.flatMap(targetsOf));
+
+    // 3. Apply in order. Each event's lookups are resolved before any of its own changes
+    //    apply, so they see the documents as they stood before the event.
+    for (const changes of evolved) {
+      const resolved: DocumentChange[] = [];
+      for (const change of changes) {
+        if (!isLookup(change)) {
+          resolved.push(change);
+          continue;
+        }
+        const then = change.then(slots.get(slotKey(change.lookup.collection, change.lookup.id))!.current);
+        await load(slots, then);
+        resolved.push(...then);
+      }
+      for (const change of resolved) {
+        const slot = slots.get(slotKey(change.collection, change.id))!;
+        slot.current = change.apply(slot.current);
+      }
+    }
+
+    // 4. Write each changed document once: bulk per collection.
+    const upserts = new Map<string, Document[]>();
+    const deletes = new Map<string, string[]>();
+    for (const slot of slots.values()) {
+      if (slot.current === slot.stored) continue; // guarded by `_position` or otherwise unchanged
+      if (slot.current === undefined) {
+        if (slot.stored === undefined) continue;
+        (deletes.get(slot.collection) ?? deletes.set(slot.collection, []).get(slot.collection)!).push(slot.id);
+        continue;
+      }
+      let document = slot.current._id === slot.id ? slot.current : { ...slot.current, _id: slot.id };
+      // A late or replayed event of a person already forgotten: the erasure rule applies on write too.
+      const definitionOf = definition(slot.collection);
+      const scrubbed = await scrubForErasedOwner(keyring, definitionOf, document);
+      if (scrubbed === 'delete') {
+        if (slot.stored !== undefined) (deletes.get(slot.collection) ?? deletes.set(slot.collection, []).get(slot.collection)!).push(slot.id);
+        continue;
+      }
+      document = scrubbed;
+      const sealed = await sealDocument(keyring, { view: view.name, collection: definition(slot.collection) }, document, options.blindIndex);
+      (upserts.get(slot.collection) ?? upserts.set(slot.collection, []).get(slot.collection)!).push(sealed);
+    }
+    for (const [collection, documents] of upserts) await readStore.upsert(collectionName(collection), documents);
+    for (const [collection, ids] of deletes) await readStore.delete(collectionName(collection), ids);
+  }
 }
+
+/** The event a forget-me request publishes (Art. 17(2)); the projector scrubs every view on it. */
+export const SUBJECT_FORGOTTEN = 'SubjectForgotten';
+export const PROCESSING_RESTRICTED = 'ProcessingRestricted';
+export const RESTRICTION_LIFTED = 'RestrictionLifted';
+const PRIVACY_BARRIERS = new Set([SUBJECT_FORGOTTEN, PROCESSING_RESTRICTED, RESTRICTION_LIFTED]);
+
+/** The logical name of a view generation's list of restricted subjects (kept beside its collections). */
+export const restrictedSubjectsCollection = (view: Pick<ViewDefinition, 'name'>): string => `${view.name}/restricted-subjects`;

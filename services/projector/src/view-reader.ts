@@ -22,6 +22,13 @@ export interface ViewReader {
   waitForPosition(view: string, position: number, timeoutMs: number): Promise<boolean>;
   /** The document with its personal fields opened (null where the subject was erased). */
   open(view: string, collection: string, document: Document): Promise<Document>;
+  /** The subjects whose processing is restricted (Art. 18), by id and by the view's pseudonym: queries leave them out. */
+  restrictions(view: string): Promise<Restrictions>;
   /** The blind index of a value of a blind-indexed personal field, as stored at `_blind.<field>`. */
   blindIndex(view: string, collection: string, field: string, value: string): string;
+}
+
+export interface Restrictions {
+  subjectIds: string[];
+  pseudonyms: string[];
 }

@@ -90,6 +90,9 @@ class TestReader implements ViewReader {
     this.opened.push(document._id);
     return document;
   }
+  async restrictions() {
+    return { subjectIds: [], pseudonyms: [] };
+  }
   blindIndex(view: string, collection: string, field: string, value: string) {
     return `b:${view}:${collection}:${field}:${Buffer.from(value.trim().toLowerCase()).toString('base64url')}`;
   }

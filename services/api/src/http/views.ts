@@ -32,6 +32,7 @@ import {
   subjectIdsOf,
 } from './view-access.ts';
 import { viewReadEntry } from './view-audit.ts';
+import { pipelineWithRestrictions, restrictionFilter, withRestrictions } from './view-restrictions.ts';
 import { parseKpiQuery, parseViewQuery } from './view-query.ts';
 
 export const VIEW_POSITION_HEADER = 'CRM-View-Position';
@@ -95,6 +96,7 @@ export function viewRoutes(deps: ViewRoutesDeps): Router {
     const position = await positionFor(view.name, params.minPosition);
 
     const queries = deps.kpis ?? SALES_KPIS;
+    const restrictions = reader.restrictions(view.name);
     const names = new Map<string, Promise<string>>();
     const results = await Promise.all(
       queries.map(async (kpi) => {
@@ -111,7 +113,8 @@ export function viewRoutes(deps: ViewRoutesDeps): Router {
           throw new Error(`KPI ${kpi.name} does not pass the allow-list`);
         }
         if (!names.has(kpi.collection)) names.set(kpi.collection, physicalName(view.name, kpi.collection));
-        const rows = await readStore.aggregate(await names.get(kpi.collection)!, pipeline);
+        const restriction = restrictionFilter(collection, await restrictions);
+        const rows = await readStore.aggregate(await names.get(kpi.collection)!, pipelineWithRestrictions(pipeline, restriction));
         return [kpi.name, kpi.shape(rows)] as const;
       }),
     );
@@ -140,17 +143,20 @@ export function viewRoutes(deps: ViewRoutesDeps): Router {
 
     const position = await positionFor(view.name, query.minPosition);
     const physical = await physicalName(view.name, collection.name);
+    // Restricted subjects (Art. 18) leave every answer until the restriction is lifted.
+    const restriction = restrictionFilter(collection, await reader.restrictions(view.name));
 
     if (pipeline) {
       // Aggregations group and sum plain readable fields only (checkPipeline): no personal value, nothing to audit.
-      const results = await readStore.aggregate(physical, pipeline);
+      const results = await readStore.aggregate(physical, pipelineWithRestrictions(pipeline, restriction));
       logger.debug('view aggregated', { view: view.name, collection: collection.name, rows: results.length });
       answer(res, position, { view: view.name, collection: collection.name, position, results });
       return;
     }
 
+    const visible = withRestrictions(filter, restriction);
     const page = await readStore.find(physical, {
-      ...(filter ? { filter } : {}),
+      ...(visible ? { filter: visible } : {}),
       ...(query.sort ? { sort: query.sort } : {}),
       limit: query.limit,
       ...(query.cursor ? { cursor: query.cursor } : {}),

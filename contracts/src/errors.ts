@@ -263,6 +263,8 @@ export class LegalHoldStands extends CrmError {
   readonly problemType = 'legal-hold-stands';
   readonly status = 409;
   readonly title = 'A legal hold stands';
+  /** The same code the refused request records. */
+  readonly rule = 'legal-hold';
   constructor(
     readonly subjectId: string,
     readonly holds: ReadonlyArray<{ holdId: string; legalBasis: string; until: string }>,

@@ -10,6 +10,8 @@ export * from './customer.ts';
 export * from './service-case.ts';
 export * from './deal.ts';
 export * from './employee.ts';
+export * from './privacy-request.ts';
+export * from './privacy-subject.ts';
 export { ensure } from './rules.ts';
 
 /** The handler of every command type; the command pipeline looks commands up here. */

@@ -4,12 +4,13 @@ import * as deals from './deals.ts';
 import * as employees from './employees.ts';
 import type { CommandContract, EventContract } from './messages.ts';
 import * as privacy from './privacy.ts';
+import * as retention from './retention.ts';
 import * as serviceCases from './service-cases.ts';
 
 /** Every command and event contract, by type: the one list that the API, the OpenAPI document and the sealing rules read. */
 function collect<K extends 'command' | 'event'>(kind: K) {
   const found = new Map<string, K extends 'command' ? CommandContract : EventContract>();
-  for (const module of [customers, consent, serviceCases, deals, employees, privacy]) {
+  for (const module of [customers, consent, serviceCases, deals, employees, privacy, retention]) {
     for (const value of Object.values(module)) {
       if (value && typeof value === 'object' && 'kind' in value && value.kind === kind) {
         const contract = value as K extends 'command' ? CommandContract : EventContract;

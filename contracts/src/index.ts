@@ -9,6 +9,7 @@ export * from './messages.ts';
 export * from './openapi.ts';
 export * from './personal-data.ts';
 export * from './privacy.ts';
+export * from './retention.ts';
 export * from './problems.ts';
 export * from './roles.ts';
 export * from './service-cases.ts';

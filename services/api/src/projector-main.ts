@@ -33,7 +33,7 @@ async function main(): Promise<void> {
   process.once('SIGINT', () => void stop('SIGINT'));
   process.once('SIGTERM', () => void stop('SIGTERM'));
   await projections.ready;
-  logger.info('views ready', { views: runtime.views.map((v) => `${v.name}@v${v.version}`).join(',') });
+  logger.info('views ready', { views: runtime.views.map((v) => `${v.name} v${v.version}`).join(', ') });
 }
 
 main().catch((error: unknown) => {

@@ -6,6 +6,7 @@
  * - Global positions come from the store's ordered log (see `store-log.ts`): 1-based, gap-free,
  *   strictly increasing, in `$all` order.
  * - Idempotency records live in one stream per key (see `idempotency.ts`).
+ * - `readBySubject` has no index here: it scans the log (see `readBySubject` below).
  */
 import {
   AccessDeniedError,
@@ -191,6 +192,33 @@ function openOnClient(client: EsdbClient, settings: Settings): EventStore {
     return result;
   }
 
+  /**
+   * EventStoreDB has no side table to index subjects in, and its server-side filters match
+   * stream names and event types, never metadata: so this scans the store's log from `after`
+   * and keeps the events whose metadata names the subject, until `limit` are found or the log
+   * ends. A caller paging on with the last position it got scans the log once in all; a
+   * subject with few events in a long log still costs a read of the whole log. (An index
+   * would be a server-side projection linking each event into a per-subject stream; that
+   * needs the projections subsystem enabled, which this adapter does not assume.)
+   */
+  async function readBySubject(subjectId: string, after: number, limit: number): Promise<RecordedEvent[]> {
+    const found: RecordedEvent[] = [];
+    if (limit === 0) return found;
+    await log.sync();
+    let position = after;
+    for (;;) {
+      const page = await log.read(position, settings.batchSize);
+      for (const event of page) {
+        if (!event.metadata.subjectIds?.includes(subjectId)) continue;
+        found.push(event);
+        if (found.length === limit) return found;
+      }
+      const last = page.at(-1);
+      if (!last) return found;
+      position = last.globalPosition;
+    }
+  }
+
   /** A live `$all` subscription (server-side stream-name filter) that wakes idle subscribers. */
   function ensureWake(): void {
     if (wake || closed.signal.aborted) return;
@@ -286,6 +314,13 @@ function openOnClient(client: EsdbClient, settings: Settings): EventStore {
           return log.read(after, limit);
         })(),
       );
+    },
+
+    async readBySubject(subjectId, readOptions = {}) {
+      assertOpen();
+      const after = nonNegativeInteger(readOptions.after ?? 0, 'after');
+      const limit = nonNegativeInteger(readOptions.limit ?? settings.batchSize, 'limit');
+      return track(readBySubject(subjectId, after, limit));
     },
 
     async headPosition() {

@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { DuplicateIdempotencyKey, type EventStore } from '@crm/core';
 // By path, not by package, like the other adapters: @crm/test would otherwise depend back on us.
 import { eventStoreContract } from '../../../test/src/contracts/index.ts';
-import { probeEvents, readEverything, within } from '../../../test/src/contracts/event-store-fixtures.ts';
+import { probeEvent, probeEvents, readEverything, within } from '../../../test/src/contracts/event-store-fixtures.ts';
 import { openEventStoreDbEventStoreOnClient, type EventStoreDbEventStoreOptions } from './eventstoredb-event-store.ts';
 import { CLAIMED, COMPLETED, RELEASED, foldKeyState } from './idempotency.ts';
 import { InMemoryEsdb } from './in-memory-esdb.ts';
@@ -205,6 +205,26 @@ describe('EventStoreDB adapter logic (in-memory stand-in)', { timeout: 60_000 },
       assert.deepEqual((await readEverything(a)).map((e) => (e.data as { tag: string }).tag), ['a', 'a']);
       assert.deepEqual((await readEverything(b)).map((e) => (e.data as { tag: string }).tag), ['b']);
       assert.equal(await b.headPosition(), 1);
+    });
+  });
+
+  test('readBySubject scans the log page by page: a subject named once, far in, is found; events linked late too', async () => {
+    const server = new InMemoryEsdb();
+    const streamPrefix = randomStreamPrefix('subject');
+    const names = storeNames(streamPrefix);
+    const subject = '01900000-0000-7000-8000-00000000a001';
+    const store = open(server, { streamPrefix, batchSize: 2 });
+    await using([store], async () => {
+      for (let i = 0; i < 9; i++) await store.append(`noise-${i % 3}`, probeEvents(1, `noise-${i}`));
+      await store.append('mine', [probeEvent({ tag: 'mine' }, { subjectIds: [subject] })]);
+      await store.append('noise-0', probeEvents(2, 'after'));
+      const found = await store.readBySubject(subject, { limit: 1 });
+      assert.deepEqual(found.map((e) => [e.streamId, e.globalPosition]), [['mine', 10]]);
+      assert.deepEqual(await store.readBySubject(subject, { after: 10 }), []);
+      // Written by another writer and not linked yet: readBySubject links before it scans.
+      server.write(names.stream('theirs'), [toEventData(probeEvent({ tag: 'theirs' }, { subjectIds: [subject] }))]);
+      assert.deepEqual((await store.readBySubject(subject)).map((e) => e.streamId), ['mine', 'theirs']);
+      await assert.rejects(store.readBySubject(subject, { after: -1 }), RangeError);
     });
   });
 

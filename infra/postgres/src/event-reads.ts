@@ -6,6 +6,7 @@ import { qualified } from './sql-names.ts';
 export interface EventReads {
   stream(streamId: string, afterVersion: number): Promise<RecordedEvent[]>;
   all(after: number, limit: number): Promise<RecordedEvent[]>;
+  bySubject(subjectId: string, after: number, limit: number): Promise<RecordedEvent[]>;
   head(): Promise<number>;
   idempotentResult(key: string): Promise<StoredIdempotentResult | undefined>;
 }
@@ -25,6 +26,12 @@ export function eventReads(pool: pg.Pool, schema: string): EventReads {
     name: `${schema}:read-all`,
     text: `SELECT ${EVENT_COLUMNS} FROM ${events} WHERE global_position > $1 ORDER BY global_position LIMIT $2`,
   };
+  const bySubject = {
+    name: `${schema}:read-by-subject`,
+    text: `SELECT ${EVENT_COLUMNS.split(', ').map((c) => `e.${c}`).join(', ')}
+           FROM ${qualified(schema, 'event_subjects')} AS s JOIN ${events} AS e ON e.global_position = s.global_position
+           WHERE s.subject_id = $1 AND s.global_position > $2 ORDER BY s.global_position LIMIT $3`,
+  };
   const head = { name: `${schema}:head`, text: `SELECT coalesce(max(global_position), 0)::text AS head FROM ${events}` };
   const findKey = { name: `${schema}:find-key`, text: `SELECT scope, result, reply FROM ${idempotency} WHERE key = $1` };
   return {
@@ -34,6 +41,10 @@ export function eventReads(pool: pg.Pool, schema: string): EventReads {
     },
     async all(after, limit) {
       const { rows } = await pool.query<EventRow>({ ...all, values: [after, limit] });
+      return rows.map(toRecordedEvent);
+    },
+    async bySubject(subjectId, after, limit) {
+      const { rows } = await pool.query<EventRow>({ ...bySubject, values: [subjectId, after, limit] });
       return rows.map(toRecordedEvent);
     },
     async head() {

@@ -49,4 +49,44 @@ export const EVENT_STORE_MIGRATIONS: readonly string[] = [
     recorded_at timestamptz NOT NULL
   );
   `,
+  `
+  -- The subject index: which events name which data subject (metadata.subjectIds), so that
+  -- an access request or an erasure reads one subject's events instead of the whole log.
+  -- Ids only, never personal data. Filled by a statement-level trigger on events, so that
+  -- every insert writes its index rows in the same transaction — also one from a process
+  -- that started before this migration ran and knows nothing of the index.
+  CREATE TABLE {schema}.event_subjects (
+    subject_id      text   COLLATE "C" NOT NULL,
+    global_position bigint NOT NULL,
+    PRIMARY KEY (subject_id, global_position)
+  );
+
+  CREATE FUNCTION {schema}.index_event_subjects() RETURNS trigger LANGUAGE plpgsql AS $$
+  BEGIN
+    INSERT INTO {schema}.event_subjects (subject_id, global_position)
+    SELECT DISTINCT s.subject_id, n.global_position
+    FROM appended_events AS n
+    CROSS JOIN LATERAL jsonb_array_elements_text(
+      CASE WHEN jsonb_typeof(n.metadata -> 'subjectIds') = 'array' THEN n.metadata -> 'subjectIds' ELSE '[]'::jsonb END
+    ) AS s(subject_id);
+    RETURN NULL;
+  END
+  $$;
+  CREATE TRIGGER events_index_subjects AFTER INSERT ON {schema}.events
+    REFERENCING NEW TABLE AS appended_events
+    FOR EACH STATEMENT EXECUTE FUNCTION {schema}.index_event_subjects();
+
+  CREATE TRIGGER event_subjects_no_update_or_delete BEFORE UPDATE OR DELETE ON {schema}.event_subjects
+    FOR EACH ROW EXECUTE FUNCTION {schema}.refuse_event_change();
+  CREATE TRIGGER event_subjects_no_truncate BEFORE TRUNCATE ON {schema}.event_subjects
+    FOR EACH STATEMENT EXECUTE FUNCTION {schema}.refuse_event_change();
+
+  -- Backfill: the events written before this migration.
+  INSERT INTO {schema}.event_subjects (subject_id, global_position)
+  SELECT DISTINCT s.subject_id, e.global_position
+  FROM {schema}.events AS e
+  CROSS JOIN LATERAL jsonb_array_elements_text(
+    CASE WHEN jsonb_typeof(e.metadata -> 'subjectIds') = 'array' THEN e.metadata -> 'subjectIds' ELSE '[]'::jsonb END
+  ) AS s(subject_id);
+  `,
 ];

@@ -5,6 +5,7 @@ import { WrongExpectedVersion } from '@crm/core';
 // By path, like the SQLite specs: @crm/test depends on the adapters, a dependency back would be a cycle.
 import { eventStoreContract, groupCommitContract } from '../../../test/src/contracts/index.ts';
 import {
+  probeEvent,
   probeEvents,
   probeSubscription,
   readEverything,
@@ -353,17 +354,51 @@ describe('postgres event store', needs('postgres'), () => {
       }
     });
 
+    test('migration 2 indexes the subjects of events written before it; an insert by older code is indexed too', async () => {
+      const schema = schemas.fresh();
+      const anna = '01900000-0000-7000-8000-00000000a001';
+      const bert = '01900000-0000-7000-8000-00000000b002';
+      const store = openPostgresEventStore({ connectionString: url, schema });
+      try {
+        await store.append('a', [probeEvent({ n: 1 }, { subjectIds: [anna] }), probeEvent({ n: 2 }, { subjectIds: [bert, anna] })]);
+        await store.append('b', [probeEvent({ n: 3 }, { subjectIds: [bert] }), probeEvent({ n: 4 })]);
+      } finally {
+        await store.close();
+      }
+      // Back to the schema as migration 1 left it: no index.
+      await schemas.query(
+        `DROP TABLE "${schema}".event_subjects; DROP FUNCTION "${schema}".index_event_subjects() CASCADE;
+         UPDATE "${schema}".schema_migrations SET version = 1 WHERE component = 'event-store'`,
+      );
+      const migrated = openPostgresEventStore({ connectionString: url, schema });
+      try {
+        assert.deepEqual((await migrated.readBySubject(anna)).map((e) => e.globalPosition), [1, 2]);
+        assert.deepEqual((await migrated.readBySubject(bert)).map((e) => e.globalPosition), [2, 3]);
+        // A process still running code from before the migration inserts rows without
+        // knowing the index: the trigger indexes them in its transaction.
+        await schemas.query(
+          `INSERT INTO "${schema}".events (global_position, event_id, stream_id, stream_version, type, schema_version, data, metadata, recorded_at)
+           VALUES (5, 'older-code', 'c', 1, 'ProbeRecorded', 1, '{}', $1, now())`,
+          [JSON.stringify({ subjectIds: [anna] })],
+        );
+        assert.deepEqual((await migrated.readBySubject(anna)).map((e) => e.globalPosition), [1, 2, 5]);
+      } finally {
+        await migrated.close();
+      }
+    });
+
     test('the events table is append-only', async () => {
       const schema = schemas.fresh();
       const store = openPostgresEventStore({ connectionString: url, schema });
       try {
-        await store.append('s', probeEvents(2));
+        await store.append('s', [...probeEvents(2), probeEvent({}, { subjectIds: ['01900000-0000-7000-8000-00000000a001'] })]);
       } finally {
         await store.close();
       }
       await assert.rejects(schemas.query(`DELETE FROM "${schema}".events`), /append-only/);
       await assert.rejects(schemas.query(`UPDATE "${schema}".events SET type = 'x'`), /append-only/);
       await assert.rejects(schemas.query(`TRUNCATE "${schema}".events`), /append-only/);
+      await assert.rejects(schemas.query(`DELETE FROM "${schema}".event_subjects`), /append-only/);
     });
   });
 });

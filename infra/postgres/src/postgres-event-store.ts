@@ -16,7 +16,7 @@ export interface PostgresEventStoreOptions {
   schema?: string;
   /** Most connections of the store's pool (appends use one at a time). Default 10. */
   poolSize?: number;
-  /** Default `limit` of `readAll` and page size of subscriptions. Default 1000. */
+  /** Default `limit` of `readAll` and `readBySubject`, and page size of subscriptions. Default 1000. */
   batchSize?: number;
   /** Most appends committed in one group-commit transaction. Default 1000. */
   maxAppendsPerCommit?: number;
@@ -123,6 +123,14 @@ export function openPostgresEventStore(options: PostgresEventStoreOptions): Post
       const limit = nonNegativeInteger(readOptions.limit ?? batchSize, 'limit');
       await ready;
       return reads.all(after, limit);
+    },
+
+    async readBySubject(subjectId, readOptions = {}) {
+      assertOpen();
+      const after = nonNegativeInteger(readOptions.after ?? 0, 'after');
+      const limit = nonNegativeInteger(readOptions.limit ?? batchSize, 'limit');
+      await ready;
+      return reads.bySubject(subjectId, after, limit);
     },
 
     async headPosition() {

@@ -15,15 +15,19 @@ export interface SerializedEvent {
   schemaVersion: number;
   data: string;
   metadata: string;
+  /** `metadata.subjectIds` without duplicates: the event's rows in the subject index. */
+  subjectIds: string[];
 }
 
 export function serializeEvent(event: EventToAppend): SerializedEvent {
+  const named = event.metadata.subjectIds;
   return {
     eventId: event.eventId,
     type: event.type,
     schemaVersion: event.schemaVersion,
     data: JSON.stringify(event.data ?? null),
     metadata: JSON.stringify(event.metadata),
+    subjectIds: Array.isArray(named) ? [...new Set(named.filter((id) => typeof id === 'string'))] : [],
   };
 }
 
@@ -57,6 +61,7 @@ export function prepareAppendBatch(db: Database.Database): (batch: readonly Appe
     `INSERT INTO events (event_id, stream_id, stream_version, type, schema_version, data, metadata, recorded_at)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
   );
+  const indexSubject = db.prepare<[string, number]>('INSERT INTO event_subjects (subject_id, global_position) VALUES (?, ?)');
   const upsertStream = db.prepare<[string, number]>(
     `INSERT INTO streams (stream_id, version) VALUES (?, ?)
      ON CONFLICT (stream_id) DO UPDATE SET version = excluded.version`,
@@ -98,6 +103,9 @@ export function prepareAppendBatch(db: Database.Database): (batch: readonly Appe
         );
         lastPosition = Number(lastInsertRowid);
         if (i === 0) firstPosition = lastPosition;
+        // Same transaction (and savepoint) as the event: the index never names an event that
+        // was rolled back, and never misses one that committed.
+        for (const subjectId of event.subjectIds) indexSubject.run(subjectId, lastPosition);
       });
       upsertStream.run(streamId, current + events.length);
       result = { streamId, nextExpectedVersion: current + events.length, firstPosition, lastPosition };

@@ -5,6 +5,7 @@ import { EVENT_COLUMNS, toRecordedEvent, type EventRow } from './event-rows.ts';
 export interface EventReads {
   stream(streamId: string, afterVersion: number): RecordedEvent[];
   all(after: number, limit: number): RecordedEvent[];
+  bySubject(subjectId: string, after: number, limit: number): RecordedEvent[];
   head(): number;
   idempotentResult(key: string): StoredIdempotentResult | undefined;
 }
@@ -17,6 +18,11 @@ export function prepareEventReads(db: Database.Database): EventReads {
   const all = db.prepare<[number, number], EventRow>(
     `SELECT ${EVENT_COLUMNS} FROM events WHERE global_position > ? ORDER BY global_position LIMIT ?`,
   );
+  const bySubject = db.prepare<[string, number, number], EventRow>(
+    `SELECT ${EVENT_COLUMNS.split(', ').map((c) => `e.${c}`).join(', ')}
+     FROM event_subjects AS s JOIN events AS e ON e.global_position = s.global_position
+     WHERE s.subject_id = ? AND s.global_position > ? ORDER BY s.global_position LIMIT ?`,
+  );
   const head = db.prepare<[], { head: number }>('SELECT coalesce(max(global_position), 0) AS head FROM events');
   const idempotency = db.prepare<[string], { scope: string; result: string; reply: string }>(
     'SELECT scope, result, reply FROM idempotency WHERE key = ?',
@@ -24,6 +30,7 @@ export function prepareEventReads(db: Database.Database): EventReads {
   return {
     stream: (streamId, afterVersion) => stream.all(streamId, afterVersion).map(toRecordedEvent),
     all: (after, limit) => all.all(after, limit).map(toRecordedEvent),
+    bySubject: (subjectId, after, limit) => bySubject.all(subjectId, after, limit).map(toRecordedEvent),
     head: () => head.get()?.head ?? 0,
     idempotentResult(key) {
       const row = idempotency.get(key);

@@ -1,7 +1,7 @@
 import type Database from 'better-sqlite3';
 
 /** Bumped by each migration below; `PRAGMA user_version` records which one a file has. */
-export const EVENT_STORE_SCHEMA_VERSION = 1;
+export const EVENT_STORE_SCHEMA_VERSION = 2;
 
 const MIGRATIONS: readonly string[] = [
   `
@@ -37,6 +37,27 @@ const MIGRATIONS: readonly string[] = [
     reply       TEXT NOT NULL,
     recorded_at TEXT NOT NULL
   ) STRICT, WITHOUT ROWID;
+  `,
+  `
+  -- The subject index: which events name which data subject (metadata.subjectIds), so that an
+  -- access request or an erasure reads one subject's events instead of the whole log. Ids
+  -- only, never personal data. The writer fills it in the transaction of each append
+  -- (append-batch.ts); events written before this migration are indexed here.
+  CREATE TABLE event_subjects (
+    subject_id      TEXT    NOT NULL,
+    global_position INTEGER NOT NULL,
+    PRIMARY KEY (subject_id, global_position)
+  ) STRICT, WITHOUT ROWID;
+
+  CREATE TRIGGER event_subjects_no_update BEFORE UPDATE ON event_subjects
+  BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;
+  CREATE TRIGGER event_subjects_no_delete BEFORE DELETE ON event_subjects
+  BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;
+
+  INSERT OR IGNORE INTO event_subjects (subject_id, global_position)
+  SELECT s.value, e.global_position
+  FROM events AS e, json_each(e.metadata, '$.subjectIds') AS s
+  WHERE json_type(e.metadata, '$.subjectIds') = 'array' AND s.type = 'text';
   `,
 ];
 

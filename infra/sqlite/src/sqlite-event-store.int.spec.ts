@@ -9,7 +9,7 @@ import Database from 'better-sqlite3';
 import { WrongExpectedVersion } from '@crm/core';
 // By path, not by package: @crm/test depends on @crm/sqlite, and a dependency back would be a cycle.
 import { eventStoreContract, groupCommitContract } from '../../../test/src/contracts/index.ts';
-import { probeEvents, within } from '../../../test/src/contracts/event-store-fixtures.ts';
+import { probeEvent, probeEvents, within } from '../../../test/src/contracts/event-store-fixtures.ts';
 import { openEventStoreConnection } from './connection.ts';
 import { openSqliteEventStore, type SqliteCommitInfo } from './sqlite-event-store.ts';
 
@@ -170,15 +170,49 @@ describe('SQLite event store', { timeout: 30_000 }, () => {
     }
   });
 
+  test('migration 2 indexes the subjects of events written before it', async () => {
+    const path = freshPath();
+    const anna = '01900000-0000-7000-8000-00000000a001';
+    const bert = '01900000-0000-7000-8000-00000000b002';
+    const store = openSqliteEventStore({ path });
+    await store.append('a', [probeEvent({ n: 1 }, { subjectIds: [anna] }), probeEvent({ n: 2 }, { subjectIds: [bert, anna] })]);
+    await store.append('b', [probeEvent({ n: 3 }, { subjectIds: [bert] }), probeEvent({ n: 4 })]);
+    await store.close();
+    // Back to a file as schema version 1 left it: no index.
+    const db = new Database(path);
+    try {
+      db.exec('DROP TABLE event_subjects');
+      db.pragma('user_version = 1');
+    } finally {
+      db.close();
+    }
+    const migrated = openSqliteEventStore({ path });
+    try {
+      assert.deepEqual((await migrated.readBySubject(anna)).map((e) => e.globalPosition), [1, 2]);
+      assert.deepEqual((await migrated.readBySubject(bert)).map((e) => e.globalPosition), [2, 3]);
+      await migrated.append('c', [probeEvent({ n: 5 }, { subjectIds: [anna] })]);
+      assert.deepEqual((await migrated.readBySubject(anna)).map((e) => e.globalPosition), [1, 2, 5]);
+    } finally {
+      await migrated.close();
+    }
+    const check = new Database(path, { readonly: true });
+    try {
+      assert.equal(check.pragma('user_version', { simple: true }), 2);
+    } finally {
+      check.close();
+    }
+  });
+
   test('the events table is append-only', async () => {
     const path = freshPath();
     const store = openSqliteEventStore({ path });
-    await store.append('s', probeEvents(2));
+    await store.append('s', [...probeEvents(2), probeEvent({}, { subjectIds: ['01900000-0000-7000-8000-00000000a001'] })]);
     await store.close();
     const db = new Database(path);
     try {
       assert.throws(() => db.prepare('DELETE FROM events').run(), /append-only/);
       assert.throws(() => db.prepare("UPDATE events SET type = 'x'").run(), /append-only/);
+      assert.throws(() => db.prepare('DELETE FROM event_subjects').run(), /append-only/);
     } finally {
       db.close();
     }

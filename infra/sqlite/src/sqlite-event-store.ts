@@ -12,7 +12,7 @@ export interface SqliteEventStoreOptions {
    * false: NORMAL, which survives a process crash but may lose the last commits on power loss.
    */
   durable?: boolean;
-  /** Default `limit` of `readAll` and page size of subscriptions. Default 1000. */
+  /** Default `limit` of `readAll` and `readBySubject`, and page size of subscriptions. Default 1000. */
   batchSize?: number;
   /** Most appends committed in one group-commit transaction. Default 1000. */
   maxAppendsPerCommit?: number;
@@ -87,6 +87,12 @@ export function openSqliteEventStore(options: SqliteEventStoreOptions): EventSto
       assertOpen();
       const after = nonNegativeInteger(readOptions.after ?? 0, 'after');
       return reads.all(after, nonNegativeInteger(readOptions.limit ?? batchSize, 'limit'));
+    },
+
+    async readBySubject(subjectId, readOptions = {}) {
+      assertOpen();
+      const after = nonNegativeInteger(readOptions.after ?? 0, 'after');
+      return reads.bySubject(subjectId, after, nonNegativeInteger(readOptions.limit ?? batchSize, 'limit'));
     },
 
     async headPosition() {

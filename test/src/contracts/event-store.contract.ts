@@ -349,6 +349,121 @@ export function eventStoreContract(name: string, harness: EventStoreHarness): vo
       });
     });
 
+    describe('readBySubject', () => {
+      const anna = '01900000-0000-7000-8000-00000000a001';
+      const bert = '01900000-0000-7000-8000-00000000b002';
+      const nobody = '01900000-0000-7000-8000-00000000c003';
+      const naming = (tag: string, ...subjectIds: string[]) => probeEvent({ tag }, { subjectIds });
+
+      /** Events naming anna, bert, both, and nobody, across four streams. */
+      async function appendMixedHistory(store: EventStore): Promise<void> {
+        await store.append('customer-anna', [naming('anna-1', anna), naming('anna-2', anna)]);
+        await store.append('customer-bert', [naming('bert-1', bert)]);
+        await store.append('organisation', [naming('both-1', anna, bert), naming('none-1')]);
+        await store.append('case-1', [naming('anna-3', anna), naming('bert-2', bert), naming('both-2', bert, anna)]);
+        await store.append('customer-anna', [naming('anna-4', anna)]);
+      }
+      const tags = (events: RecordedEvent[]) => events.map((e) => (e.data as { tag: string }).tag);
+
+      test('returns every event naming the subject, of every stream, in global order, whole', async () => {
+        await withStore(async (store) => {
+          await appendMixedHistory(store);
+          const all = await readEverything(store);
+          const annas = await store.readBySubject(anna, { limit: 100 });
+          assert.deepEqual(tags(annas), ['anna-1', 'anna-2', 'both-1', 'anna-3', 'both-2', 'anna-4']);
+          assert.deepEqual(annas, all.filter((e) => e.metadata.subjectIds.includes(anna)), 'the same events readAll returns');
+          assert.deepEqual(
+            annas.map((e) => e.streamId),
+            ['customer-anna', 'customer-anna', 'organisation', 'case-1', 'case-1', 'customer-anna'],
+          );
+          assert.deepEqual(tags(await store.readBySubject(bert, { limit: 100 })), ['bert-1', 'both-1', 'bert-2', 'both-2']);
+          // Without a limit the adapter picks the page size: a non-empty prefix of the same order.
+          const firstPage = await store.readBySubject(anna);
+          assert.ok(firstPage.length >= 1);
+          assert.deepEqual(firstPage, annas.slice(0, firstPage.length));
+        });
+      });
+
+      test('pages with after and limit, positions strictly increasing', async () => {
+        await withStore(async (store) => {
+          await appendMixedHistory(store);
+          const whole = await store.readBySubject(anna, { limit: 100 });
+          const paged: RecordedEvent[] = [];
+          for (;;) {
+            const page = await store.readBySubject(anna, { after: paged.at(-1)?.globalPosition ?? 0, limit: 2 });
+            assert.ok(page.length <= 2, 'a page holds at most limit events');
+            if (page.length === 0) break;
+            paged.push(...page);
+          }
+          assert.deepEqual(paged, whole);
+          for (let i = 1; i < paged.length; i++) assert.ok(paged[i]!.globalPosition > paged[i - 1]!.globalPosition);
+          const third = whole[2]!.globalPosition;
+          assert.deepEqual(tags(await store.readBySubject(anna, { after: third, limit: 2 })), ['anna-3', 'both-2']);
+          assert.deepEqual(await store.readBySubject(anna, { after: whole.at(-1)!.globalPosition }), []);
+          assert.deepEqual(await store.readBySubject(anna, { limit: 0 }), []);
+        });
+      });
+
+      test('is empty for an unknown subject and for an empty store', async () => {
+        await withStore(async (store) => {
+          assert.deepEqual(await store.readBySubject(anna), []);
+          await appendMixedHistory(store);
+          assert.deepEqual(await store.readBySubject(nobody), []);
+        });
+      });
+
+      test('an event naming the subject twice is returned once; a refused append leaves no trace', async () => {
+        await withStore(async (store) => {
+          await store.append('s', [naming('twice', anna, anna)]);
+          await assert.rejects(store.append('s', [naming('refused', anna)], { expectedVersion: 0 }), WrongExpectedVersion);
+          await store.append('t', [naming('after', anna)]);
+          const annas = await store.readBySubject(anna);
+          assert.deepEqual(tags(annas), ['twice', 'after']);
+          assert.deepEqual(annas.map((e) => e.globalPosition), [1, 2]);
+        });
+      });
+
+      test('concurrent appends naming the subject are all found, in global order', async () => {
+        await withStore(async (store) => {
+          await Promise.all(
+            Array.from({ length: 12 }, (_, i) =>
+              store.append(`s-${i % 4}`, [naming(`w${i}`, i % 3 === 0 ? bert : anna), naming(`x${i}`, nobody)]),
+            ),
+          );
+          const all = await readEverything(store);
+          const annas = await store.readBySubject(anna, { limit: 1000 });
+          assert.deepEqual(annas, all.filter((e) => e.metadata.subjectIds.includes(anna)));
+          assert.equal(annas.length, 8);
+        });
+      });
+
+      test(
+        'survives closing and reopening the store',
+        { skip: harness.crashWriter ? false : 'the harness cannot reopen a store (no crashWriter opener)' },
+        async () => {
+          const reopen = harness.crashWriter;
+          if (!reopen) return;
+          const locator = await reopen.freshLocator();
+          const first = await openStoreWith(reopen, locator);
+          let before: RecordedEvent[];
+          try {
+            await appendMixedHistory(first);
+            before = await first.readBySubject(anna, { limit: 100 });
+          } finally {
+            await first.close();
+          }
+          await withOpened(
+            () => openStoreWith(reopen, locator),
+            async (again) => {
+              assert.deepEqual(await again.readBySubject(anna, { limit: 100 }), before);
+              await again.append('customer-anna', [naming('anna-5', anna)]);
+              assert.deepEqual(tags(await again.readBySubject(anna, { limit: 100 })).slice(-2), ['anna-4', 'anna-5']);
+            },
+          );
+        },
+      );
+    });
+
     describe('subscribe', () => {
       test('subscribers started before and during concurrent writes see every event once, in order, gap-free', async () => {
         await withStore(async (store) => {

@@ -80,6 +80,13 @@ export interface ReadAllOptions {
   limit?: number;
 }
 
+export interface ReadBySubjectOptions {
+  /** Return events with globalPosition strictly greater than this. Default 0 (from the start). */
+  after?: number;
+  /** Maximum number of events to return. Default: adapter-defined batch size. */
+  limit?: number;
+}
+
 export interface ReadStreamOptions {
   /** Return events with streamVersion strictly greater than this. Default 0. */
   afterVersion?: number;
@@ -105,6 +112,13 @@ export interface EventStore {
   readStream(streamId: string, options?: ReadStreamOptions): Promise<RecordedEvent[]>;
   /** Events of all streams in global order. */
   readAll(options?: ReadAllOptions): Promise<RecordedEvent[]>;
+  /**
+   * Every event whose `metadata.subjectIds` names the subject, of any stream, in global
+   * order; one page of at most `limit` after `after`. Empty for an unknown subject. What a
+   * data-subject access (Art. 15) or erasure reads instead of the whole log: the SQL stores
+   * keep an index beside the events, written in the same transaction as the append.
+   */
+  readBySubject(subjectId: string, options?: ReadBySubjectOptions): Promise<RecordedEvent[]>;
   /** The global position of the last committed event, 0 for an empty store. */
   headPosition(): Promise<number>;
   /**

@@ -99,6 +99,8 @@ export const privacySubjectDecider: Decider<PrivacySubjectState, PrivacySubjectE
         return { ...state, suppressionEntries: state.suppressionEntries + event.data.hashes.length };
       case 'SubjectForgotten':
         return { ...state, forgotten: { requestId: event.data.requestId, forgottenAt: event.data.forgottenAt } };
+      default: // the retention scheduler's events share the stream and change nothing here
+        return state;
     }
   },
 };

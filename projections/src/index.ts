@@ -17,3 +17,4 @@ export {
 export { hrView, HR_COLLECTIONS } from './hr/view.ts';
 export { createAnalyticsView, ANALYTICS_COLLECTIONS, type AnalyticsOptions } from './analytics/view.ts';
 export { ageBand, region, tenureBand } from './analytics/generalise.ts';
+export { fieldRecipients, type FieldRecipient } from './field-recipients.ts';

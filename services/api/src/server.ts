@@ -3,7 +3,9 @@ import type { AddressInfo } from 'node:net';
 import { createStoredViewReader, type RunningProjections, startProjections, type ViewReader } from '@crm/projector';
 import { runRelay } from '@crm/relay';
 import { type CrmConfig, type CrmRuntime, openRuntime } from '@crm/runtime';
+import type { PrivacyService } from '@crm/privacy';
 import { createApp } from './http/app.ts';
+import { createPrivacyServiceFor, type PrivacyServiceSettings } from './privacy-service.ts';
 
 export interface RunningCrm {
   runtime: CrmRuntime;
@@ -11,6 +13,8 @@ export interface RunningCrm {
   projections?: RunningProjections;
   /** What the query API reads the views through. */
   reader: ViewReader;
+  /** Data-subject requests, legal holds and erasure (what `/v1/privacy` calls). */
+  privacy: PrivacyService;
   server: Server;
   url: string;
   stop(): Promise<void>;
@@ -23,7 +27,7 @@ export interface RunningCrm {
  * CRM_PROJECTOR=inline the view projectors run here too (building any view that has no
  * generation of its version yet, in the background: queries answer 503 until it is ready).
  */
-export async function startCrm(config: CrmConfig, runtime?: CrmRuntime): Promise<RunningCrm> {
+export async function startCrm(config: CrmConfig, runtime?: CrmRuntime, options: { privacy?: PrivacyServiceSettings } = {}): Promise<RunningCrm> {
   const rt = runtime ?? (await openRuntime(config));
   const stopRelay = new AbortController();
   const publisher = rt.bus.publisher;
@@ -39,7 +43,10 @@ export async function startCrm(config: CrmConfig, runtime?: CrmRuntime): Promise
       : undefined;
   projections?.ready.catch((error: unknown) => rt.logger.error('views could not start', { error: error instanceof Error ? error.name : 'unknown' }));
   const reader = projections?.reader ?? createStoredViewReader({ views: rt.views, readStore: rt.readStore, keyring: rt.keyring, viewKeys: rt.viewKeys });
-  const app = createApp(rt, { reader });
+  const privacy = createPrivacyServiceFor(rt, reader, options.privacy);
+  // Read the privacy state (requests, holds, restrictions, suppression entries) now, not on the first command.
+  void rt.privacy.index.start().catch((error: unknown) => rt.logger.error('privacy index could not start', { error: error instanceof Error ? error.name : 'unknown' }));
+  const app = createApp(rt, { reader, privacy });
   const server = await new Promise<Server>((resolve, reject) => {
     const s = app.listen(config.port, config.host, () => resolve(s));
     s.once('error', reject);
@@ -51,6 +58,7 @@ export async function startCrm(config: CrmConfig, runtime?: CrmRuntime): Promise
     runtime: rt,
     ...(projections ? { projections } : {}),
     reader,
+    privacy,
     server,
     url,
     async stop() {

@@ -33,6 +33,13 @@ export interface CrmConfig {
   viewKeyFile: string;
   /** How long a replaced view generation stays readable after a rebuild switched away from it. */
   viewRetireAfterMs: number;
+  /** A registration matching an erased person's email or phone: refused (409) or accepted and flagged. */
+  suppression: 'refuse' | 'flag';
+  /** Base64 of the secret behind suppression hashes (else generated into `suppressionKeyFile`). */
+  suppressionKey?: string;
+  suppressionKeyFile: string;
+  /** How long an erasure waits for each view (and the relay) to apply `SubjectForgotten` before it issues the receipt. */
+  erasureWaitMs: number;
   /** The audit log of personal-data reads and privacy actions (SQLite file). */
   auditLogPath: string;
   /** Run the relay to Kafka inside this process ('inline'), or leave it to its own process ('off'). */
@@ -132,6 +139,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): CrmConfig {
   }
   const projector = env.CRM_PROJECTOR || 'inline';
   if (projector !== 'inline' && projector !== 'off') throw new ConfigError('CRM_PROJECTOR must be inline or off');
+  const suppression = env.CRM_SUPPRESSION || 'refuse';
+  if (suppression !== 'refuse' && suppression !== 'flag') throw new ConfigError('CRM_SUPPRESSION must be refuse or flag');
   const relay = env.CRM_RELAY || 'inline';
   if (relay !== 'inline' && relay !== 'off') throw new ConfigError('CRM_RELAY must be inline or off');
   return {
@@ -146,6 +155,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): CrmConfig {
     ...(env.CRM_VIEW_KEY ? { viewKey: env.CRM_VIEW_KEY } : {}),
     viewKeyFile: resolve(dataDir, 'view.key'),
     viewRetireAfterMs: integer(env, 'CRM_VIEW_RETIRE_AFTER_MS', 30_000, 0, 24 * 3600_000),
+    suppression,
+    ...(env.CRM_SUPPRESSION_KEY ? { suppressionKey: env.CRM_SUPPRESSION_KEY } : {}),
+    suppressionKeyFile: resolve(dataDir, 'suppression.key'),
+    erasureWaitMs: integer(env, 'CRM_ERASURE_WAIT_MS', 10_000, 0, 600_000),
     auditLogPath: auditLogPath(env, dataDir),
     relay,
     relayBatchSize: integer(env, 'CRM_RELAY_BATCH_SIZE', 500, 1, 100_000),

@@ -19,6 +19,7 @@ import { createViewKeys, crmViews, type ViewKeys } from '@crm/projector';
 import type { ViewDefinition } from '@crm/projections';
 import { existsSync } from 'node:fs';
 import { commandHandlers } from '@crm/domain';
+import { createPrivacyIndex, createPrivacyScreen, type PrivacyIndex, type SuppressionHasher } from '@crm/privacy';
 import { openEventStoreDbEventStore } from '@crm/eventstoredb';
 import { openPostgresCheckpointStore, openPostgresEventStore, openPostgresKeyStore } from '@crm/postgres';
 import { createKafkaConsumer, createKafkaPublisher, parseKafkaUrl } from '@crm/kafka';
@@ -47,6 +48,12 @@ export interface CrmRuntime {
   audit: AuditLog;
   views: ViewDefinition[];
   viewKeys: ViewKeys;
+  /**
+   * The privacy state every process needs: the in-process privacy index (requests, holds,
+   * restrictions, suppression hashes; started on first use) and the suppression hash. The
+   * command service screens every command against it.
+   */
+  privacy: { index: PrivacyIndex; hash: SuppressionHasher; mode: CrmConfig['suppression'] };
   masterKeySource: MasterKeySource;
   close(): Promise<void>;
 }
@@ -82,17 +89,32 @@ export function openReadStore(config: CrmConfig): ReadStore {
     : openMongoReadStore({ url: location.url, database: location.database });
 }
 
-/** The view secret: CRM_VIEW_KEY, else the embedded file, else generated into it. */
-function loadViewKey(config: CrmConfig, logger: Logger): Buffer {
-  if (config.viewKey) {
-    const key = Buffer.from(config.viewKey, 'base64');
-    if (key.length !== 32) throw new ConfigError('CRM_VIEW_KEY must be 32 bytes, base64-encoded');
+/** A 32-byte secret: from its variable, else the embedded file, else generated into it (with a warning). */
+function loadSecret(value: string | undefined, file: string, variable: string, what: string, logger: Logger): Buffer {
+  if (value) {
+    const key = Buffer.from(value, 'base64');
+    if (key.length !== 32) throw new ConfigError(`${variable} must be 32 bytes, base64-encoded`);
     return key;
   }
-  const generated = !existsSync(config.viewKeyFile);
-  const key = loadMasterKeys({}, config.viewKeyFile).keys.current.key;
-  if (generated) logger.warn('NO CRM_VIEW_KEY SET: generated the secret of blind indexes and analytics pseudonyms into the data directory.', { file: config.viewKeyFile });
+  const generated = !existsSync(file);
+  const key = loadMasterKeys({}, file).keys.current.key;
+  if (generated) logger.warn(`NO ${variable} SET: generated the secret of ${what} into the data directory.`, { file });
   return key;
+}
+
+/** The view secret: CRM_VIEW_KEY, else the embedded file, else generated into it. */
+function loadViewKey(config: CrmConfig, logger: Logger): Buffer {
+  return loadSecret(config.viewKey, config.viewKeyFile, 'CRM_VIEW_KEY', 'blind indexes and analytics pseudonyms', logger);
+}
+
+/**
+ * The keyed hash of suppression entries: the view keys' HKDF and normalisation, under a secret
+ * of its own (CRM_SUPPRESSION_KEY), so that changing the view secret (and rebuilding the views)
+ * never makes an erased person unrecognisable. Every process of a deployment needs the same one.
+ */
+export function suppressionHasher(secret: Uint8Array): SuppressionHasher {
+  const keys = createViewKeys(secret);
+  return (field, value) => keys.blindIndex('suppression', field, value);
 }
 
 export function openEventStore(config: CrmConfig): EventStore & { ready?: Promise<void> } {
@@ -157,7 +179,10 @@ export async function openRuntime(config: CrmConfig, logger: Logger = createLogg
     bus: describeLocation(config.bus),
   });
   const keyring = new Keyring({ keyStore, masterKeys: masterKeySource.keys, cacheTtlMs: config.keyCacheTtlMs });
-  const commands = new CommandService({ eventStore, keyring, handlers: commandHandlers, newId: uuidv7 });
+  const privacyIndex = createPrivacyIndex({ eventStore, logger });
+  const hash = suppressionHasher(loadSecret(config.suppressionKey, config.suppressionKeyFile, 'CRM_SUPPRESSION_KEY', 'suppression entries (erased people)', logger));
+  const screen = createPrivacyScreen({ index: privacyIndex, hash, mode: config.suppression });
+  const commands = new CommandService({ eventStore, keyring, handlers: commandHandlers, newId: uuidv7, screen });
   const bus = openBus(config, eventStore, checkpoints, logger);
   const readStore = openReadStore(config);
   const audit = openSqliteAuditLog({ path: config.auditLogPath });
@@ -175,8 +200,10 @@ export async function openRuntime(config: CrmConfig, logger: Logger = createLogg
     audit,
     views: crmViews(viewKeys),
     viewKeys,
+    privacy: { index: privacyIndex, hash, mode: config.suppression },
     masterKeySource,
     async close() {
+      await privacyIndex.stop();
       await bus.close();
       await Promise.allSettled([readStore.close(), audit.close()]);
       await closeAll();

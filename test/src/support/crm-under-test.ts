@@ -20,12 +20,12 @@ export interface CrmUnderTest extends RunningCrm {
 }
 
 /** Starts a CRM in this process on a free port, on the embedded default in a fresh temp data directory. */
-export async function startCrmUnderTest(env: Record<string, string> = {}, options: { dataDir?: string } = {}): Promise<CrmUnderTest> {
+export async function startCrmUnderTest(env: Record<string, string> = {}, options: { dataDir?: string; /** The privacy service's clock (deadlines, holds). */ privacyClock?: () => Date } = {}): Promise<CrmUnderTest> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'crm-test-'));
   const config = loadConfig({ CRM_DATA_DIR: dataDir, CRM_PORT: '0', CRM_JWT_SECRET: TEST_JWT_SECRET, CRM_LOG_LEVEL: 'debug', ...env });
   const logs: string[] = [];
   const logger = createLogger({ level: config.logLevel, write: (line) => logs.push(line) });
-  const crm = await startCrm(config, await openRuntime(config, logger));
+  const crm = await startCrm(config, await openRuntime(config, logger), options.privacyClock ? { privacy: { now: options.privacyClock } } : {});
   const tokens = new Map<string, string>();
   const token = async (roles: Role[], options: { subject?: string; ttlSeconds?: number } = {}) => {
     const cacheKey = `${roles.join(',')}|${options.subject ?? ''}|${options.ttlSeconds ?? ''}`;

@@ -30,6 +30,11 @@ export interface CommandRequest {
   /** Idempotency-Key header; wins over a `commandId` in the body. */
   idempotencyKey?: string;
   correlationId?: string;
+  /**
+   * Set only by the privacy service: the command carries out this data-subject request (an
+   * objection, say), so a restriction of the subject does not refuse it.
+   */
+  privacyRequestId?: string;
 }
 
 export interface CommandAnswer {
@@ -49,7 +54,27 @@ export interface CommandServiceOptions {
   now?: () => Date;
   /** Automatic retries when the stream moved on between read and append (only without a client expectedVersion). */
   conflictRetries?: number;
+  /** Checks every decided command before anything is sealed or appended (privacy: restriction, suppression). */
+  screen?: CommandScreen;
 }
+
+/** What a screen sees of a decided command. */
+export interface ScreenedCommand {
+  type: string;
+  /** The command's fields, validated and upcast (personal values in clear: never log or keep them). */
+  command: Record<string, unknown>;
+  /** Every existing data subject the command names or writes about (subjects it creates are not among them). */
+  subjectIds: readonly string[];
+  /** Set when the privacy service issues the command to carry out a data-subject request. */
+  privacyRequestId?: string;
+}
+
+/**
+ * Refuses a command by throwing a CrmError, or lets it through with flags for the answer
+ * (e.g. `previously-erased`). Runs after `decide`, so it sees who the command is about, and
+ * before any key is created or any event sealed or appended.
+ */
+export type CommandScreen = (command: ScreenedCommand) => Promise<readonly string[]>;
 
 interface Envelope {
   commandId?: string;
@@ -150,7 +175,21 @@ export class CommandService {
       aggregateId: target.id,
       related,
     });
-    const reply = { ...(handler.reply?.(events) ?? {}) };
+    const reply: Record<string, unknown> = { ...(handler.reply?.(events) ?? {}) };
+    if (this.options.screen) {
+      const created = new Set(events.flatMap((event) => subjectsCreatedBy(event)));
+      const named = new Set([...subjectIdsAt(command, commandContract(request.type)?.subjects ?? []), ...(owner ? [owner] : [])]);
+      for (const event of events) for (const subjectId of subjectsOfEvent(event)) named.add(subjectId);
+      for (const subjectId of created) named.delete(subjectId);
+      const flags = await this.options.screen({
+        type: request.type,
+        command,
+        subjectIds: [...named],
+        ...(request.privacyRequestId ? { privacyRequestId: request.privacyRequestId } : {}),
+      });
+      // Part of the stored reply: a retry with the same idempotency key answers the same flags.
+      if (flags.length > 0) reply.flags = [...flags];
+    }
     if (events.length === 0) {
       return { ...reply, streamId: target.streamId, version: current.version, position: current.position };
     }

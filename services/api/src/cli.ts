@@ -5,6 +5,7 @@ import { ConfigError, loadConfig, openKeyStore } from '@crm/runtime';
 import { loadDemoData } from './demo.ts';
 import { withDevJwtSecret } from './dev-secret.ts';
 import { mintDevToken } from './dev-token.ts';
+import { PRIVACY_USAGE, privacyCommand } from './privacy-cli.ts';
 import { loadMasterKeys } from '@crm/core';
 
 const USAGE = `Usage: crm <command>
@@ -18,7 +19,7 @@ const USAGE = `Usage: crm <command>
         Embedded default only: generate a new master key and rewrap every data key under it.
   keys rewrap
         Rewrap every data key under CRM_MASTER_KEY (after rotating it; old keys in CRM_PREVIOUS_MASTER_KEYS).
-`;
+${PRIVACY_USAGE}`;
 
 async function token(args: string[]): Promise<void> {
   const { values } = parseArgs({ args, options: { role: { type: 'string', multiple: true }, sub: { type: 'string' }, ttl: { type: 'string' } } });
@@ -75,7 +76,7 @@ async function keys(args: string[]): Promise<void> {
 }
 
 const [command, ...rest] = process.argv.slice(2);
-const commands: Record<string, (args: string[]) => Promise<void>> = { token, demo, keys };
+const commands: Record<string, (args: string[]) => Promise<void>> = { token, demo, keys, privacy: privacyCommand };
 const run = command ? commands[command] : undefined;
 if (!run) {
   process.stdout.write(USAGE);

@@ -8,6 +8,9 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import type { Role } from '@crm/contracts';
 import { privacySubjectStream } from '@crm/domain';
 import { type CrmUnderTest, startCrmUnderTest } from '../support/crm-under-test.ts';
@@ -26,6 +29,20 @@ function client(crm: CrmUnderTest) {
     const text = await response.text();
     return { status: response.status, body: text ? (JSON.parse(text) as Json) : {}, text };
   };
+}
+
+const REPO = fileURLToPath(new URL('../../../', import.meta.url));
+
+/** Runs `crm privacy …` as its own process against the CRM under test. */
+async function cli(crm: CrmUnderTest, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const env = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', CRM_DATA_DIR: crm.dataDir, CRM_TOKEN: await crm.token(['dpo'], { subject: 'cli-dpo' }) };
+  try {
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, ['--import', 'tsx', 'services/api/src/cli.ts', 'privacy', ...args, '--url', crm.url], { cwd: REPO, env });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const failed = error as { code?: number; stdout?: string; stderr?: string };
+    return { code: failed.code ?? 1, stdout: failed.stdout ?? '', stderr: failed.stderr ?? '' };
+  }
 }
 
 const addDays = (date: Date, days: number) => new Date(date.getTime() + days * 86_400_000);
@@ -320,6 +337,38 @@ describe('DPO requests, holds, erasure, suppression and restriction (embedded de
     assert.ok(!everything.includes(MARKER) && !everything.includes('Quillfeather'));
     const logs = crm.logs.join('\n');
     assert.ok(!logs.includes(MARKER) && !logs.includes(registerCustomer(MARKER).email), 'no personal value in the logs');
+  });
+});
+
+describe('crm privacy (the DPO command line)', { timeout: 120_000 }, () => {
+  let crm: CrmUnderTest;
+  before(async () => {
+    crm = await startCrmUnderTest();
+  });
+  after(() => crm.dispose());
+
+  test('hold, forget (refused), release, forget, receipt and requests go through the HTTP API', async () => {
+    const customerId = (await crm.command('RegisterCustomer', registerCustomer('Commandline'), ['sales-rep'])).body.subjectId as string;
+    const hold = await cli(crm, ['hold', customerId, '--basis', 'AO §147', '--until', '2099-12-31', '--reason', 'tax audit']);
+    assert.equal(hold.code, 0, hold.stderr);
+    const holdId = (JSON.parse(hold.stdout) as Json).holdId as string;
+    const refused = await cli(crm, ['forget', customerId, '--reason', 'asked by letter']);
+    assert.equal(refused.code, 1, 'a refused erasure is a failure');
+    assert.equal((JSON.parse(refused.stdout) as Json).refusal.rule, 'legal-hold');
+    assert.equal((await cli(crm, ['release', holdId, '--reason', 'audit closed'])).code, 0);
+    const forgotten = await cli(crm, ['forget', customerId, '--reason', 'asked by letter']);
+    assert.equal(forgotten.code, 0, forgotten.stderr);
+    const request = JSON.parse(forgotten.stdout) as Json;
+    assert.equal(request.state, 'done');
+    const receipt = await cli(crm, ['receipt', request.id]);
+    assert.deepEqual(JSON.parse(receipt.stdout), request.receipt);
+    const listed = await cli(crm, ['requests', '--all']);
+    assert.ok((JSON.parse(listed.stdout) as Json).items.some((r: Json) => r.requestId === request.id));
+    const unknown = await cli(crm, ['receipt', '01900000-0000-7000-8000-000000000000']);
+    assert.equal(unknown.code, 1);
+    assert.match(unknown.stderr, /404/);
+    const entries = await crm.runtime.audit.list({ actor: 'cli-dpo' });
+    assert.ok(entries.some((e) => e.action === 'privacy.erase'));
   });
 });
 

@@ -42,6 +42,10 @@ export interface CrmConfig {
   erasureWaitMs: number;
   /** The audit log of personal-data reads and privacy actions (SQLite file). */
   auditLogPath: string;
+  /** The retention scheduler: on a timer in this process ('inline'), or only in its own process ('off'); reminders to a webhook when set. */
+  retention: { mode: 'inline' | 'off'; intervalMs: number; webhookUrl?: string };
+  /** Whom the record of processing names (Art. 30(1)(a)); placeholders until set. */
+  controller: { name: string; contact: string; dpoContact: string };
   /** Run the relay to Kafka inside this process ('inline'), or leave it to its own process ('off'). */
   relay: 'inline' | 'off';
   relayBatchSize: number;
@@ -127,6 +131,14 @@ function busLocation(env: NodeJS.ProcessEnv): BusLocation {
   };
 }
 
+function retentionSettings(env: NodeJS.ProcessEnv): CrmConfig['retention'] {
+  const mode = env.CRM_RETENTION || 'inline';
+  if (mode !== 'inline' && mode !== 'off') throw new ConfigError('CRM_RETENTION must be inline or off');
+  const webhookUrl = env.CRM_RETENTION_WEBHOOK_URL;
+  if (webhookUrl && !/^https?:\/\/[^\s]+$/.test(webhookUrl)) throw new ConfigError('CRM_RETENTION_WEBHOOK_URL must be an http:// or https:// URL');
+  return { mode, intervalMs: integer(env, 'CRM_RETENTION_INTERVAL_MS', 3_600_000, 1000, 7 * 24 * 3_600_000), ...(webhookUrl ? { webhookUrl } : {}) };
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): CrmConfig {
   const dataDir = resolve(env.CRM_DATA_DIR || './data');
   const eventStore = eventStoreLocation(env, dataDir);
@@ -160,6 +172,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): CrmConfig {
     suppressionKeyFile: resolve(dataDir, 'suppression.key'),
     erasureWaitMs: integer(env, 'CRM_ERASURE_WAIT_MS', 10_000, 0, 600_000),
     auditLogPath: auditLogPath(env, dataDir),
+    retention: retentionSettings(env),
+    controller: {
+      name: env.CRM_CONTROLLER_NAME || '(controller: set CRM_CONTROLLER_NAME)',
+      contact: env.CRM_CONTROLLER_CONTACT || '(address and contact: set CRM_CONTROLLER_CONTACT)',
+      dpoContact: env.CRM_DPO_CONTACT || '(data protection officer: set CRM_DPO_CONTACT)',
+    },
     relay,
     relayBatchSize: integer(env, 'CRM_RELAY_BATCH_SIZE', 500, 1, 100_000),
     ...(env.CRM_MASTER_KEY ? { masterKey: env.CRM_MASTER_KEY } : {}),

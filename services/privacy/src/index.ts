@@ -4,3 +4,4 @@ export * from './subject-events.ts';
 export * from './decisions.ts';
 export * from './erasure.ts';
 export * from './privacy-service.ts';
+export * from './export.ts';

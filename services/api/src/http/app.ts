@@ -7,6 +7,7 @@ import { createPrivacyServiceFor } from '../privacy-service.ts';
 import { createTokenVerifier } from './auth.ts';
 import { commandRoutes } from './commands.ts';
 import { privacyRoutes } from './privacy.ts';
+import { privacyExportRoutes } from './privacy-export.ts';
 import { viewRoutes } from './views.ts';
 import { problemHandler, sendProblem } from './problem.ts';
 
@@ -57,6 +58,7 @@ export function createApp(runtime: CrmRuntime, reads: { reader: ViewReader; priv
   app.use(commandRoutes({ commands: runtime.commands, authenticate }));
   app.use(viewRoutes({ reader: reads.reader, readStore: runtime.readStore, audit: runtime.audit, authenticate, logger }));
   app.use(privacyRoutes({ privacy: reads.privacy ?? createPrivacyServiceFor(runtime, reads.reader), authenticate }));
+  app.use(privacyExportRoutes({ runtime, authenticate }));
 
   app.use((req, res) => {
     sendProblem(res, { type: problemTypeUri('not-found'), title: 'Not found', status: 404, detail: 'No such endpoint; see /openapi.json', instance: req.path });

@@ -5,6 +5,7 @@ import { commandContracts, eventContracts } from './catalogue.ts';
 import { openApiDocument } from './openapi.ts';
 import { ConsentGiven, GiveConsent } from './consent.ts';
 import { upcastToCurrent } from './messages.ts';
+import { PRIVACY_EVENT_TYPES } from './privacy.ts';
 
 type Json = Record<string, unknown>;
 
@@ -64,5 +65,26 @@ describe('contracts catalogue', () => {
     assert.deepEqual(upcastToCurrent(GiveConsent, 1, v1), { ...v1, textVersion: 'unrecorded' });
     assert.deepEqual(upcastToCurrent(ConsentGiven, 2, lifted), lifted);
     assert.throws(() => upcastToCurrent(ConsentGiven, 3, v1), RangeError);
+  });
+
+  test('every reason of a privacy event is personal data of its subject; receipts hold none', () => {
+    for (const type of PRIVACY_EVENT_TYPES) {
+      const contract = eventContracts.get(type);
+      assert.ok(contract, type);
+      const fields = Object.keys((z.toJSONSchema(contract.schema, { unrepresentable: 'any' }) as Json).properties as Json);
+      if (fields.includes('reason')) assert.deepEqual(contract.personal, [{ subject: 'subjectId', fields: ['reason'] }], type);
+      else assert.deepEqual(contract.personal, [], type);
+      assert.ok(contract.subjects.includes('subjectId'), type);
+    }
+  });
+
+  test('the OpenAPI document describes /v1/privacy for dpo and admin, with reasons marked personal', () => {
+    const doc = openApiDocument() as { paths: Record<string, Record<string, Json>>; components: { schemas: Record<string, Json> } };
+    for (const path of ['/v1/privacy/requests', '/v1/privacy/requests/{id}', '/v1/privacy/requests/{id}/extend', '/v1/privacy/holds', '/v1/privacy/holds/{holdId}']) {
+      assert.ok(path in doc.paths, path);
+      for (const operation of Object.values(doc.paths[path]!)) assert.deepEqual(operation['x-roles'], ['dpo', 'admin'], path);
+    }
+    const reason = (doc.components.schemas.PrivacyRequestBody!.properties as Record<string, Json>).reason!;
+    assert.equal(reason['x-personal-data'], true);
   });
 });

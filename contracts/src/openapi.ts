@@ -3,6 +3,17 @@ import { commandContracts } from './catalogue.ts';
 import { commandEnvelope } from './envelope.ts';
 import type { CommandContract } from './messages.ts';
 import { PROBLEM_TYPES, problemTypeUri } from './problems.ts';
+import {
+  extendPrivacyRequestBody,
+  placeLegalHoldBody,
+  PRIVACY_REQUEST_KINDS,
+  PRIVACY_REQUEST_STATES,
+  PRIVACY_ROLES,
+  privacyReceipt,
+  privacyRequestBody,
+  refusePrivacyRequestBody,
+  releaseLegalHoldBody,
+} from './privacy.ts';
 
 type JsonSchema = Record<string, unknown>;
 
@@ -116,6 +127,7 @@ export function openApiDocument(serverUrl?: string): Record<string, unknown> {
       },
     };
   }
+  Object.assign(paths, privacyPaths(schemas));
   paths['/healthz'] = { get: { summary: 'liveness', responses: { '200': { description: 'process is up' } } } };
   paths['/readyz'] = { get: { summary: 'readiness: stores answer', responses: { '200': { description: 'ready' }, '503': { description: 'not ready' } } } };
   return {
@@ -131,6 +143,129 @@ export function openApiDocument(serverUrl?: string): Record<string, unknown> {
     components: {
       schemas,
       securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },
+    },
+  };
+}
+
+function bodySchema(schema: z.ZodType, personal: string[] = []): JsonSchema {
+  const json = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as JsonSchema;
+  delete json.$schema;
+  return markPersonal(json, personal);
+}
+
+/** `/v1/privacy`: data-subject requests and legal holds (dpo and admin only). */
+function privacyPaths(schemas: Record<string, unknown>): Record<string, unknown> {
+  const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
+  const json = (name: string) => ({ 'application/json': { schema: ref(name) } });
+  const receipt = z.toJSONSchema(privacyReceipt, { io: 'output', unrepresentable: 'any' }) as JsonSchema;
+  delete receipt.$schema;
+  Object.assign(schemas, {
+    PrivacyRequestBody: bodySchema(privacyRequestBody, ['reason']),
+    ExtendPrivacyRequestBody: bodySchema(extendPrivacyRequestBody, ['reason']),
+    RefusePrivacyRequestBody: bodySchema(refusePrivacyRequestBody, ['reason']),
+    PlaceLegalHoldBody: bodySchema(placeLegalHoldBody, ['reason']),
+    ReleaseLegalHoldBody: bodySchema(releaseLegalHoldBody, ['reason']),
+    PrivacyReceipt: receipt,
+    PrivacyRequest: {
+      type: 'object',
+      required: ['id', 'requestId', 'kind', 'subjectId', 'state', 'receivedAt', 'dueBy', 'extendedMonths', 'overdue', 'history'],
+      properties: {
+        id: { type: 'string', format: 'uuid' },
+        requestId: { type: 'string', format: 'uuid' },
+        kind: { type: 'string', enum: [...PRIVACY_REQUEST_KINDS] },
+        subjectId: { type: 'string', format: 'uuid' },
+        state: { type: 'string', enum: [...PRIVACY_REQUEST_STATES] },
+        receivedAt: { type: 'string', format: 'date-time' },
+        dueBy: { type: 'string', format: 'date-time', description: 'one month after receipt, plus extensions (Art. 12(3))' },
+        extendedMonths: { type: 'integer', minimum: 0, maximum: 2 },
+        overdue: { type: 'boolean' },
+        reason: { type: ['string', 'null'], 'x-personal-data': true, description: 'null once the subject is erased' },
+        closedAt: { type: 'string', format: 'date-time' },
+        refusal: { type: 'object', properties: { rule: { type: 'string' }, reason: { type: ['string', 'null'], 'x-personal-data': true }, holdIds: { type: 'array', items: { type: 'string' } } } },
+        receipt: ref('PrivacyReceipt'),
+        history: { type: 'array', items: { type: 'object', properties: { event: { type: 'string' }, at: { type: 'string' }, position: { type: 'integer' } } } },
+        links: { type: 'object', properties: { self: { type: 'string' }, export: { type: 'string' } } },
+      },
+    },
+    LegalHold: {
+      type: 'object',
+      properties: {
+        holdId: { type: 'string', format: 'uuid' },
+        subjectId: { type: 'string', format: 'uuid' },
+        legalBasis: { type: 'string' },
+        until: { type: 'string', format: 'date' },
+        released: { type: 'boolean' },
+        standing: { type: 'boolean' },
+        placedAt: { type: 'string', format: 'date-time' },
+        releasedAt: { type: 'string', format: 'date-time' },
+      },
+    },
+  });
+  const common = {
+    '400': problemResponse('invalid input: which field, and why'),
+    '401': problemResponse('no, expired or forged bearer token'),
+    '403': problemResponse('only the dpo and admin roles may act on privacy requests and holds'),
+    '503': problemResponse('audit-unavailable: the action could not be audited, so it was not carried out'),
+  };
+  const uuidParameter = (name: string) => ({ name, in: 'path', required: true, schema: { type: 'string', format: 'uuid' } });
+  const operation = (summary: string, extra: Record<string, unknown>, responses: Record<string, unknown>) => ({
+    summary,
+    tags: ['privacy'],
+    'x-roles': PRIVACY_ROLES,
+    ...extra,
+    responses: { ...responses, ...common },
+  });
+  const body = (name: string) => ({ requestBody: { required: true, content: json(name) } });
+  const answer = (status: string, name: string, description: string) => ({ [status]: { description, content: json(name) } });
+  return {
+    '/v1/privacy/requests': {
+      post: operation(
+        'Records a data-subject request and, unless carryOut is false, carries it out at once: erasure, restriction, lift-restriction and objection are done (or refused, e.g. while a legal hold stands) when the answer comes; access links the export; rectification is recorded (the correction goes through the business commands).',
+        body('PrivacyRequestBody'),
+        { ...answer('201', 'PrivacyRequest', 'the request, in its state after the call, with its receipt once done'), '404': problemResponse('subjectId names no known data subject') },
+      ),
+      get: operation(
+        'Open requests by due date; overdue=true for those past their deadline; state=all|done|refused|received|in-progress; subjectId to filter.',
+        {
+          parameters: [
+            { name: 'overdue', in: 'query', required: false, schema: { type: 'boolean' } },
+            { name: 'state', in: 'query', required: false, schema: { type: 'string', enum: ['open', 'all', ...PRIVACY_REQUEST_STATES] } },
+            { name: 'subjectId', in: 'query', required: false, schema: { type: 'string', format: 'uuid' } },
+          ],
+        },
+        { '200': { description: 'requests (no reasons)' } },
+      ),
+    },
+    '/v1/privacy/requests/{id}': {
+      get: operation('A request, its history and, once done, its receipt.', { parameters: [uuidParameter('id')] }, { ...answer('200', 'PrivacyRequest', 'the request'), '404': problemResponse('no such request') }),
+    },
+    '/v1/privacy/requests/{id}/extend': {
+      post: operation('Extends the deadline by 1 or 2 months, at most 2 in total (Art. 12(3)).', { parameters: [uuidParameter('id')], ...body('ExtendPrivacyRequestBody') }, { ...answer('200', 'PrivacyRequest', 'the request'), '404': problemResponse('no such request'), '422': problemResponse('the extension would exceed two months, or the request is closed') }),
+    },
+    '/v1/privacy/requests/{id}/carry-out': {
+      post: operation('Carries out a recorded request, or resumes one that stopped half-way.', { parameters: [uuidParameter('id')] }, { ...answer('200', 'PrivacyRequest', 'the request'), '404': problemResponse('no such request'), '422': problemResponse('the request is closed') }),
+    },
+    '/v1/privacy/requests/{id}/refuse': {
+      post: operation('Refuses an open request, with a reason (e.g. manifestly unfounded, Art. 12(5)).', { parameters: [uuidParameter('id')], ...body('RefusePrivacyRequestBody') }, { ...answer('200', 'PrivacyRequest', 'the request'), '404': problemResponse('no such request'), '422': problemResponse('the request is closed') }),
+    },
+    '/v1/privacy/holds': {
+      post: operation('Places a legal hold (Art. 17(3)): erasure is refused until its end date, unless released.', body('PlaceLegalHoldBody'), { ...answer('201', 'LegalHold', 'the hold'), '404': problemResponse('subjectId names no known data subject'), '422': problemResponse('until is in the past, or the subject was erased') }),
+      get: operation(
+        'Legal holds, of one subject or all; standing=true for those that stand today.',
+        {
+          parameters: [
+            { name: 'subjectId', in: 'query', required: false, schema: { type: 'string', format: 'uuid' } },
+            { name: 'standing', in: 'query', required: false, schema: { type: 'boolean' } },
+          ],
+        },
+        { '200': { description: 'holds' } },
+      ),
+    },
+    '/v1/privacy/holds/{holdId}': {
+      delete: operation('Releases a legal hold, with a reason (body, or ?reason=).', { parameters: [uuidParameter('holdId')], requestBody: { required: false, content: json('ReleaseLegalHoldBody') } }, { ...answer('200', 'LegalHold', 'the released hold'), '404': problemResponse('no such hold'), '422': problemResponse('released already') }),
+    },
+    '/v1/privacy/subjects/{subjectId}': {
+      get: operation('A data subject\'s privacy state: key, restriction, erasure, suppression entries, holds and requests.', { parameters: [uuidParameter('subjectId')] }, { '200': { description: 'the privacy state' }, '404': problemResponse('no known data subject') }),
     },
   };
 }

@@ -180,6 +180,6 @@ export type ExportDataSource = z.infer<typeof ExportDataSource>;
 
 /** The export's JSON Schema (2020-12), generated from the zod schema above as the OpenAPI document is. */
 export function subjectExportJsonSchema(): Record<string, unknown> {
-  const schema = z.toJSONSchema(SubjectExportDocument, { io: 'output', unrepresentable: 'any' }) as Record<string, unknown>;
-  return { ...schema, $id: 'urn:crm:schema:subject-export:1', title: 'CRM subject export' };
+  const { $schema, ...schema } = z.toJSONSchema(SubjectExportDocument, { io: 'output', unrepresentable: 'any' }) as Record<string, unknown>;
+  return { $schema, $id: 'urn:crm:schema:subject-export:1', title: 'CRM subject export', ...schema };
 }

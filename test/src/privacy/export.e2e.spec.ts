@@ -224,6 +224,9 @@ describe('subject export', { timeout: 300_000 }, () => {
       assert.ok(!JSON.stringify(entry).includes('Primus'), 'the audit entry holds ids only');
     }
     assert.deepEqual(entries.map((e) => e.roles[0]).sort(), ['admin', 'dpo']);
+    const schema = await fetch(`${crm.url}/v1/privacy/subject-export.schema.json`);
+    assert.equal(schema.status, 200);
+    assert.equal(((await schema.json()) as { $id: string }).$id, 'urn:crm:schema:subject-export:1');
   });
 
   test('an erased subject’s export says so, with the tombstone’s time, and holds no values', async () => {

@@ -10,10 +10,12 @@
  * nothing is sent but a 503. A failure once the download has begun ends the response
  * abruptly: the client is left with a document that does not parse, never a short one that
  * does.
+ *
+ * `GET /v1/privacy/subject-export.schema.json`: the document's JSON Schema (no personal data; public, like /openapi.json).
  */
 import { once } from 'node:events';
 import { Router } from 'express';
-import { AuditUnavailable, Forbidden, PRIVACY_ROLES, ValidationFailed } from '@crm/contracts';
+import { AuditUnavailable, Forbidden, PRIVACY_ROLES, subjectExportJsonSchema, ValidationFailed } from '@crm/contracts';
 import { exportSubject } from '@crm/privacy';
 import type { CrmRuntime } from '@crm/runtime';
 import type { Principal } from './auth.ts';
@@ -35,6 +37,11 @@ export function privacyExportRoutes(deps: PrivacyExportDeps): Router {
   // Every event is published whole (sealed) to the events topic when the bus is Kafka.
   const topics = config.bus.kind === 'kafka' ? [config.bus.topic] : [];
   const router = Router();
+  const schema = subjectExportJsonSchema();
+
+  router.get('/v1/privacy/subject-export.schema.json', (_req, res) => {
+    res.json(schema);
+  });
 
   router.get('/v1/privacy/subjects/:subjectId/export', async (req, res) => {
     const principal = await authenticate(req.get('Authorization'));

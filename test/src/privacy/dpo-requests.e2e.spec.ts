@@ -116,6 +116,7 @@ describe('DPO requests, holds, erasure, suppression and restriction (embedded de
     assert.equal(done.body.overdue, false);
     assert.deepEqual(done.body.receipt.export, { href: `/v1/privacy/subjects/${world.customerId}/export`, format: 'application/json' });
     assert.equal(done.body.links.export, `/v1/privacy/subjects/${world.customerId}/export`);
+    assert.equal((await call('GET', done.body.links.export)).status, 200, 'the receipt links the export');
 
     const shown = await call('GET', `/v1/privacy/requests/${id}`);
     assert.equal(shown.body.reason, REASON);
@@ -307,6 +308,20 @@ describe('DPO requests, holds, erasure, suppression and restriction (embedded de
     assert.equal(employee.body.refusal.rule, 'not-a-customer');
   });
 
+  test('a contact person and an employee are erased too: their values come from the streams that hold them, and they are recognised again', async () => {
+    for (const subjectId of [world.contactSubjectId, world.employeeId]) {
+      const erased = await call('POST', '/v1/privacy/requests', { kind: 'erasure', subjectId, reason: REASON });
+      assert.equal(erased.body.state, 'done', erased.text);
+      assert.equal(erased.body.receipt.verification.passed, true);
+      assert.ok(erased.body.receipt.verification.sealedValues >= 1);
+      assert.deepEqual(erased.body.receipt.suppression, { entries: 2, recorded: true });
+    }
+    const contact = await crm.command('AddContactPerson', { customerId: world.organisationId, name: 'N', email: `${MARKER.toLowerCase()}.contact@example.org` }, ['sales-rep']);
+    assert.equal(contact.status, 409);
+    const employee = await crm.command('HireEmployee', { name: 'N', email: `${MARKER.toLowerCase()}.employee@example.org`, position: 'P', department: 'D', salaryBand: 'B1', startDate: '2026-01-01' }, ['hr']);
+    assert.equal(employee.status, 409);
+  });
+
   test('bad input, unknown ids and unknown subjects are problems that never echo what was sent', async () => {
     const bad = await call('POST', '/v1/privacy/requests', { kind: `erase-${MARKER}`, subjectId: world.customerId, reason: REASON });
     assert.equal(bad.status, 400);
@@ -317,7 +332,8 @@ describe('DPO requests, holds, erasure, suppression and restriction (embedded de
     assert.equal((await call('GET', '/v1/privacy/requests/01900000-0000-7000-8000-000000000000')).body.type, 'urn:crm:problem:unknown-privacy-record');
     assert.equal((await call('GET', '/v1/privacy/requests/not-a-uuid')).status, 400);
     assert.equal((await call('DELETE', '/v1/privacy/holds/01900000-0000-7000-8000-000000000000', { reason: 'x' })).status, 404);
-    const pastHold = await call('POST', '/v1/privacy/holds', { subjectId: world.employeeId, legalBasis: 'x', until: '2020-01-01', reason: REASON });
+    const someone = (await crm.command('RegisterCustomer', { name: 'Held', segment: 'consumer' }, ['sales-rep'])).body.subjectId;
+    const pastHold = await call('POST', '/v1/privacy/holds', { subjectId: someone, legalBasis: 'x', until: '2020-01-01', reason: REASON });
     assert.equal(pastHold.status, 422);
     assert.equal(pastHold.body.rule, 'hold-ends-in-the-past');
     for (const answer of [bad, unknownSubject, pastHold]) assert.ok(!answer.text.includes(MARKER), answer.text);

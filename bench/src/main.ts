@@ -21,8 +21,9 @@ import { httpCommands } from './workloads/http-commands.ts';
 import { kafkaRelay } from './workloads/kafka-relay.ts';
 import { pgStoreAppend } from './workloads/pg-store-append.ts';
 import { storeAppend } from './workloads/store-append.ts';
+import { subjectExport } from './workloads/subject-export.ts';
 
-const WORKLOADS: Workload[] = [storeAppend, httpCommands, pgStoreAppend, kafkaRelay];
+const WORKLOADS: Workload[] = [storeAppend, httpCommands, pgStoreAppend, kafkaRelay, subjectExport];
 const RESULTS_DIR = fileURLToPath(new URL('../results/', import.meta.url));
 const PROFILES_DIR = fileURLToPath(new URL('../profiles/', import.meta.url));
 

@@ -7,6 +7,9 @@ import { withDevJwtSecret } from './dev-secret.ts';
 import { mintDevToken } from './dev-token.ts';
 import { PRIVACY_USAGE, privacyCommand } from './privacy-cli.ts';
 import { loadMasterKeys } from '@crm/core';
+import { recordOfProcessingMarkdown } from '@crm/privacy';
+import { crmViews } from '@crm/projector';
+import { recordOfProcessingFor } from './retention.ts';
 
 const USAGE = `Usage: crm <command>
 
@@ -19,6 +22,8 @@ const USAGE = `Usage: crm <command>
         Embedded default only: generate a new master key and rewrap every data key under it.
   keys rewrap
         Rewrap every data key under CRM_MASTER_KEY (after rotating it; old keys in CRM_PREVIOUS_MASTER_KEYS).
+  privacy record [--markdown]
+        Print the record of processing activities (Art. 30) of this configuration, JSON or Markdown.
 ${PRIVACY_USAGE}`;
 
 async function token(args: string[]): Promise<void> {
@@ -76,7 +81,19 @@ async function keys(args: string[]): Promise<void> {
 }
 
 const [command, ...rest] = process.argv.slice(2);
-const commands: Record<string, (args: string[]) => Promise<void>> = { token, demo, keys, privacy: privacyCommand };
+/** The record reads the views' declarations only: no view secret is loaded, no pseudonym made. */
+async function privacy(args: string[]): Promise<void> {
+  // Everything but the record asks a running CRM over HTTP.
+  if (args[0] !== 'record') return privacyCommand(args);
+  const { values } = parseArgs({ args, allowPositionals: true, options: { markdown: { type: 'boolean' } } });
+  const unused = (): never => {
+    throw new Error('not used by the record of processing');
+  };
+  const record = recordOfProcessingFor(loadConfig(), crmViews({ blindIndex: unused, pseudonymise: unused }));
+  process.stdout.write(values.markdown ? recordOfProcessingMarkdown(record) : `${JSON.stringify(record, null, 2)}\n`);
+}
+
+const commands: Record<string, (args: string[]) => Promise<void>> = { token, demo, keys, privacy };
 const run = command ? commands[command] : undefined;
 if (!run) {
   process.stdout.write(USAGE);

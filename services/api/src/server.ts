@@ -6,6 +6,8 @@ import { type CrmConfig, type CrmRuntime, openRuntime } from '@crm/runtime';
 import type { PrivacyService } from '@crm/privacy';
 import { createApp } from './http/app.ts';
 import { createPrivacyServiceFor, type PrivacyServiceSettings } from './privacy-service.ts';
+import { createRetentionFor, type RetentionSettings, startRetentionFor } from './retention.ts';
+import type { RetentionScheduler } from '@crm/privacy';
 
 export interface RunningCrm {
   runtime: CrmRuntime;
@@ -15,6 +17,8 @@ export interface RunningCrm {
   reader: ViewReader;
   /** Data-subject requests, legal holds and erasure (what `/v1/privacy` calls). */
   privacy: PrivacyService;
+  /** Retention schedules: due items, reminders, runs (on a timer here when CRM_RETENTION=inline). */
+  retention: RetentionScheduler;
   server: Server;
   url: string;
   stop(): Promise<void>;
@@ -27,7 +31,7 @@ export interface RunningCrm {
  * CRM_PROJECTOR=inline the view projectors run here too (building any view that has no
  * generation of its version yet, in the background: queries answer 503 until it is ready).
  */
-export async function startCrm(config: CrmConfig, runtime?: CrmRuntime, options: { privacy?: PrivacyServiceSettings } = {}): Promise<RunningCrm> {
+export async function startCrm(config: CrmConfig, runtime?: CrmRuntime, options: { privacy?: PrivacyServiceSettings; /** Default clock: the privacy service's. */ retention?: RetentionSettings } = {}): Promise<RunningCrm> {
   const rt = runtime ?? (await openRuntime(config));
   const stopRelay = new AbortController();
   const publisher = rt.bus.publisher;
@@ -46,7 +50,9 @@ export async function startCrm(config: CrmConfig, runtime?: CrmRuntime, options:
   const privacy = createPrivacyServiceFor(rt, reader, options.privacy);
   // Read the privacy state (requests, holds, restrictions, suppression entries) now, not on the first command.
   void rt.privacy.index.start().catch((error: unknown) => rt.logger.error('privacy index could not start', { error: error instanceof Error ? error.name : 'unknown' }));
-  const app = createApp(rt, { reader, privacy });
+  const retention = createRetentionFor(rt, privacy, { ...(options.privacy?.now ? { now: options.privacy.now } : {}), ...options.retention });
+  const retentionTimer = startRetentionFor(config, retention, rt);
+  const app = createApp(rt, { reader, privacy, retention });
   const server = await new Promise<Server>((resolve, reject) => {
     const s = app.listen(config.port, config.host, () => resolve(s));
     s.once('error', reject);
@@ -59,6 +65,7 @@ export async function startCrm(config: CrmConfig, runtime?: CrmRuntime, options:
     ...(projections ? { projections } : {}),
     reader,
     privacy,
+    retention,
     server,
     url,
     async stop() {
@@ -68,6 +75,7 @@ export async function startCrm(config: CrmConfig, runtime?: CrmRuntime, options:
       });
       stopRelay.abort();
       await relay;
+      await retentionTimer?.stop();
       await projections?.stop();
       await rt.close();
     },

@@ -5,3 +5,5 @@ export * from './decisions.ts';
 export * from './erasure.ts';
 export * from './privacy-service.ts';
 export * from './export.ts';
+export * from './retention.ts';
+export * from './record-of-processing.ts';

@@ -1,20 +1,22 @@
 import express, { type Express } from 'express';
 import { openApiDocument, problemTypeUri } from '@crm/contracts';
 import type { ViewReader } from '@crm/projector';
-import type { PrivacyService } from '@crm/privacy';
+import type { PrivacyService, RetentionScheduler } from '@crm/privacy';
 import type { CrmRuntime } from '@crm/runtime';
 import { createPrivacyServiceFor } from '../privacy-service.ts';
 import { createTokenVerifier } from './auth.ts';
 import { commandRoutes } from './commands.ts';
 import { privacyRoutes } from './privacy.ts';
 import { privacyExportRoutes } from './privacy-export.ts';
+import { retentionRoutes } from './retention.ts';
+import { createRetentionFor, recordOfProcessingFor } from '../retention.ts';
 import { viewRoutes } from './views.ts';
 import { problemHandler, sendProblem } from './problem.ts';
 
 const NIL_SUBJECT = '00000000-0000-0000-0000-000000000000';
 
 /** The HTTP API of one CRM process. Without `privacy`, the privacy service is made from the runtime and the reader. */
-export function createApp(runtime: CrmRuntime, reads: { reader: ViewReader; privacy?: PrivacyService }): Express {
+export function createApp(runtime: CrmRuntime, reads: { reader: ViewReader; privacy?: PrivacyService; retention?: RetentionScheduler }): Express {
   const { config, logger } = runtime;
   const app = express();
   app.disable('x-powered-by');
@@ -58,6 +60,7 @@ export function createApp(runtime: CrmRuntime, reads: { reader: ViewReader; priv
   app.use(commandRoutes({ commands: runtime.commands, authenticate }));
   app.use(viewRoutes({ reader: reads.reader, readStore: runtime.readStore, audit: runtime.audit, authenticate, logger }));
   app.use(privacyRoutes({ privacy: reads.privacy ?? createPrivacyServiceFor(runtime, reads.reader), authenticate }));
+  app.use(retentionRoutes({ retention: reads.retention ?? createRetentionFor(runtime, reads.privacy ?? createPrivacyServiceFor(runtime, reads.reader)), record: () => recordOfProcessingFor(config, runtime.views), audit: runtime.audit, authenticate, logger }));
   app.use(privacyExportRoutes({ runtime, authenticate }));
 
   app.use((req, res) => {

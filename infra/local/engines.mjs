@@ -9,7 +9,7 @@
 //   node infra/local/engines.mjs down    [engine...]   stop (SIGTERM or SIGINT, wait, SIGKILL), delete data
 //
 // engine: postgres | kafka | ferretdb (default: all three). `eval "$(node infra/local/engines.mjs up)"`
-// puts CRM_PG_URL, CRM_KAFKA_URL, CRM_KAFKA_LOG_DIR, CRM_MONGO_URL, CRM_FERRETDB_DATA_DIR in the shell.
+// puts CRM_PG_URL, CRM_PG_DATA_DIR, CRM_KAFKA_URL, CRM_KAFKA_LOG_DIR, CRM_MONGO_URL, CRM_FERRETDB_DATA_DIR in the shell.
 // Progress and timings go to stderr; stdout has only the export lines.
 // State (pids, URLs, folders): .cache/engines/state.json. Data: one temporary folder per `up`
 // (os.tmpdir()/crm-engines-XXXXXX, or under $CRM_ENGINES_TMP), one sub-folder per engine.
@@ -22,7 +22,7 @@ import * as postgres from './postgres.mjs';
 
 export const ENGINES = { postgres, kafka, ferretdb };
 export const STATE_FILE = join(CACHE, 'engines', 'state.json');
-const ENV_ORDER = ['CRM_PG_URL', 'CRM_KAFKA_URL', 'CRM_KAFKA_LOG_DIR', 'CRM_MONGO_URL', 'CRM_FERRETDB_DATA_DIR'];
+const ENV_ORDER = ['CRM_PG_URL', 'CRM_PG_DATA_DIR', 'CRM_KAFKA_URL', 'CRM_KAFKA_LOG_DIR', 'CRM_MONGO_URL', 'CRM_FERRETDB_DATA_DIR'];
 
 export function readState() {
   try {

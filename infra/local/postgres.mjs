@@ -152,7 +152,7 @@ export async function start({ dir, port } = {}) {
     logFile,
     stopSignal: STOP_SIGNAL,
     cmdMatch: 'postgres',
-    env: { CRM_PG_URL: url },
+    env: { CRM_PG_URL: url, CRM_PG_DATA_DIR: dataDir },
     stop,
   };
 }

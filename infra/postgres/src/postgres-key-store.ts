@@ -96,6 +96,12 @@ export function openPostgresKeyStore(options: PostgresKeyStoreOptions): Postgres
     return run();
   }
 
+  const vacuum = (vacuumOptions: VacuumOptions = {}) =>
+    use(async () => {
+      // VACUUM cannot run inside a transaction block; a lone pool.query is not in one.
+      await pool.query(`VACUUM ${vacuumOptions.full === false ? '' : '(FULL) '}${keys}`);
+    });
+
   return {
     ready,
 
@@ -214,11 +220,8 @@ export function openPostgresKeyStore(options: PostgresKeyStoreOptions): Postgres
         return { activeKeysByKek: rows[0]?.by_kek ?? {}, tombstones: rows[0]?.tombstones ?? 0 };
       }),
 
-    vacuumDestroyedKeys: (vacuumOptions = {}) =>
-      use(async () => {
-        // VACUUM cannot run inside a transaction block; a lone pool.query is not in one.
-        await pool.query(`VACUUM ${vacuumOptions.full === false ? '' : '(FULL) '}${keys}`);
-      }),
+    purgeDestroyed: () => vacuum(),
+    vacuumDestroyedKeys: (vacuumOptions = {}) => vacuum(vacuumOptions),
 
     close() {
       closing ??= pool.end();

@@ -82,6 +82,8 @@ export async function eraseSubject(deps: ErasureDeps, request: { requestId: stri
     suppressionEntries = recorded.events.length > 0 ? new Set(hashes).size : 0;
     // 3. the key
     await deps.keyring.destroySubjectKey(subjectId, requestId);
+    // What the engine keeps of deleted rows in its files goes too (PostgreSQL: the key table is rewritten).
+    await deps.keyStore.purgeDestroyed?.();
   }
 
   // 4. SubjectForgotten, once per subject

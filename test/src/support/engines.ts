@@ -10,6 +10,7 @@ export const engineEnv = {
   kafkaLogDir: process.env.CRM_KAFKA_LOG_DIR,
   mongoUrl: process.env.CRM_MONGO_URL,
   ferretdbDataDir: process.env.CRM_FERRETDB_DATA_DIR,
+  pgDataDir: process.env.CRM_PG_DATA_DIR,
   esdbUrl: process.env.CRM_ESDB_URL,
 };
 

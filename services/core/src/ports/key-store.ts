@@ -54,6 +54,14 @@ export interface KeyStore {
    * Throws `UnknownSubject` when there is neither key nor tombstone.
    */
   destroy(subjectId: string, requestId: string, at: string): Promise<Tombstone>;
+  /**
+   * Removes what destroyed keys left in the store's own files, where the engine keeps old
+   * row versions (PostgreSQL MVCC: the key table is rewritten). Absent where a destroy
+   * already leaves nothing (SQLite with secure_delete and a truncated WAL). Write-ahead logs,
+   * archives and backups still hold the wrapped key until they expire or the master key
+   * that wrapped it is retired: see the README's operator notes.
+   */
+  purgeDestroyed?(): Promise<void>;
   /** Up to `limit` active keys wrapped by any master key other than `kekId`. */
   listWrappedByOtherThan(kekId: string, limit: number): Promise<WrappedSubjectKey[]>;
   /** Replaces wrappings atomically; each only if its key is still wrapped by `fromKekId`. Returns how many changed. */

@@ -11,6 +11,7 @@ import { privacyExportRoutes } from './privacy-export.ts';
 import { retentionRoutes } from './retention.ts';
 import { createRetentionFor, recordOfProcessingFor } from '../retention.ts';
 import { viewRoutes } from './views.ts';
+import { metricsRoute } from './metrics.ts';
 import { problemHandler, sendProblem } from './problem.ts';
 
 const NIL_SUBJECT = '00000000-0000-0000-0000-000000000000';
@@ -59,6 +60,7 @@ export function createApp(runtime: CrmRuntime, reads: { reader: ViewReader; priv
   const authenticate = createTokenVerifier(config.auth);
   app.use(commandRoutes({ commands: runtime.commands, authenticate }));
   app.use(viewRoutes({ reader: reads.reader, readStore: runtime.readStore, audit: runtime.audit, authenticate, logger }));
+  app.use(metricsRoute({ eventStore: runtime.eventStore, reader: reads.reader }));
   app.use(privacyRoutes({ privacy: reads.privacy ?? createPrivacyServiceFor(runtime, reads.reader), authenticate }));
   app.use(retentionRoutes({ retention: reads.retention ?? createRetentionFor(runtime, reads.privacy ?? createPrivacyServiceFor(runtime, reads.reader)), record: () => recordOfProcessingFor(config, runtime.views), audit: runtime.audit, authenticate, logger }));
   app.use(privacyExportRoutes({ runtime, authenticate }));

@@ -6,4 +6,5 @@ export { storeAppend, runStoreScenario, storeAppendConfig } from './workloads/st
 export { httpCommands, httpConfig } from './workloads/http-commands.ts';
 export { pgStoreAppend, pgStoreAppendConfig, runRawScenario } from './workloads/pg-store-append.ts';
 export { kafkaRelay, kafkaRelayConfig } from './workloads/kafka-relay.ts';
+export { viewRebuild, viewRebuildConfig, runViewRebuild } from './workloads/view-rebuild.ts';
 export { ensureEngines, stopStartedEngines, parseExports } from './engines.ts';

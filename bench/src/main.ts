@@ -22,8 +22,9 @@ import { kafkaRelay } from './workloads/kafka-relay.ts';
 import { pgStoreAppend } from './workloads/pg-store-append.ts';
 import { storeAppend } from './workloads/store-append.ts';
 import { subjectExport } from './workloads/subject-export.ts';
+import { viewRebuild } from './workloads/view-rebuild.ts';
 
-const WORKLOADS: Workload[] = [storeAppend, httpCommands, pgStoreAppend, kafkaRelay, subjectExport];
+const WORKLOADS: Workload[] = [storeAppend, httpCommands, pgStoreAppend, kafkaRelay, viewRebuild, subjectExport];
 const RESULTS_DIR = fileURLToPath(new URL('../results/', import.meta.url));
 const PROFILES_DIR = fileURLToPath(new URL('../profiles/', import.meta.url));
 

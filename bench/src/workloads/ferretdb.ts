@@ -1,0 +1,165 @@
+/**
+ * FerretDB (MongoDB protocol) for the view-rebuild workload. CRM_MONGO_URL when set (left
+ * alone). Otherwise a FerretDB of the workload's own, started with infra/local/ferretdb.mjs
+ * (`install()`, cached in .cache/, then `start()` on a free loopback port and a temp folder)
+ * rather than `engines.mjs up ferretdb`: on a shared machine the engines.mjs instance is
+ * anyone's to stop (a test run's `engines.mjs down` stopped it in the middle of a run here),
+ * and other suites' traffic on it would be measured too. It is stopped, and its folder
+ * removed, after the workload's last run, or when the process exits (Ctrl-C included:
+ * main.ts exits on SIGINT/SIGTERM, and the exit hook signals it synchronously).
+ * Each rebuild gets a fresh database, dropped afterwards.
+ */
+import { randomBytes } from 'node:crypto';
+import { readFileSync, rmSync } from 'node:fs';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import type { Document, ReadStore } from '@crm/core';
+import { MongoClient } from 'mongodb';
+
+const FERRETDB_MODULE = pathToFileURL(fileURLToPath(new URL('../../../infra/local/ferretdb.mjs', import.meta.url))).href;
+const STATE_FILE = fileURLToPath(new URL('../../../.cache/engines/state.json', import.meta.url));
+
+/** What infra/local/ferretdb.mjs exports and this file uses (it is plain JavaScript). */
+interface FerretDbModule {
+  install(): Promise<unknown>;
+  start(options?: { dir?: string }): Promise<{ url: string; pid: number; dir: string; stop(options?: { keepData?: boolean }): Promise<unknown> }>;
+}
+
+interface OwnFerretDb {
+  url: string;
+  pid: number;
+  dir: string;
+  stop(): Promise<unknown>;
+  exitHook: () => void;
+}
+
+let own: OwnFerretDb | undefined;
+
+export interface FerretDb {
+  url: string;
+  /** The server's pid when known (to read its CPU time). */
+  pid: number | undefined;
+}
+
+/** CRM_MONGO_URL when set; otherwise the workload's own FerretDB, started on first use. */
+export async function ensureFerretDb(log: (line: string) => void): Promise<FerretDb> {
+  const given = process.env.CRM_MONGO_URL;
+  if (given) return { url: given, pid: enginesMjsPid(given) };
+  if (own) return { url: own.url, pid: own.pid };
+  log('   CRM_MONGO_URL not set: starting a FerretDB of this workload\'s own (infra/local/ferretdb.mjs), stopped after its last run');
+  const ferretdb = (await import(FERRETDB_MODULE)) as FerretDbModule;
+  await ferretdb.install();
+  const server = await ferretdb.start();
+  const exitHook = () => {
+    // On the way out (process.exit): synchronous only. SIGTERM is FerretDB's clean stop.
+    try {
+      process.kill(server.pid, 'SIGTERM');
+    } catch {
+      // already gone
+    }
+    rmSync(server.dir, { recursive: true, force: true });
+  };
+  process.once('exit', exitHook);
+  own = { url: server.url, pid: server.pid, dir: server.dir, stop: () => server.stop(), exitHook };
+  log(`   ferretdb: ${server.url} (pid ${server.pid})`);
+  return { url: own.url, pid: own.pid };
+}
+
+/** Stops the workload's own FerretDB, if it started one (never one named by CRM_MONGO_URL). */
+export async function stopOwnFerretDb(log: (line: string) => void): Promise<void> {
+  const server = own;
+  own = undefined;
+  if (!server) return;
+  process.removeListener('exit', server.exitHook);
+  log(`   ferretdb: stopping the workload's own (pid ${server.pid})`);
+  await server.stop();
+}
+
+/** Best effort: the pid of an engines.mjs FerretDB serving `url`, from its state file. */
+function enginesMjsPid(url: string): number | undefined {
+  try {
+    const state = JSON.parse(readFileSync(STATE_FILE, 'utf8')) as { engines?: Record<string, { url?: string; pid?: number }> };
+    const entry = state.engines?.ferretdb;
+    return entry && entry.url === url && typeof entry.pid === 'number' ? entry.pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A fresh database name, `crm_bench_<prefix>_<random>` (the read store's rule: letters, digits, _ and -, ≤ 63). */
+export function freshDatabase(prefix: string): string {
+  return `crm_bench_${prefix}_${randomBytes(6).toString('hex')}`;
+}
+
+export async function dropDatabase(url: string, database: string): Promise<void> {
+  if (!database.startsWith('crm_bench_')) throw new RangeError(`not a bench database: ${database}`);
+  const client = new MongoClient(url, { serverSelectionTimeoutMS: 5000 });
+  try {
+    await client.db(database).dropDatabase();
+  } finally {
+    await client.close();
+  }
+}
+
+/**
+ * Whether the server stores a document holding a `$`-prefixed key, as the projector's sealed
+ * fields (`{ "$sealed": "…" }`) are: inserted, then replaced (the projector's upserts do
+ * both). FerretDB 1.24 refuses either ("key must not start with '$' sign").
+ */
+export async function acceptsDollarKeys(store: ReadStore, collection: string): Promise<boolean> {
+  try {
+    await store.upsert(collection, [{ _id: 'probe', field: { $sealed: 'x' } }]);
+    await store.upsert(collection, [{ _id: 'probe', field: { $sealed: 'y' } }]);
+    return true;
+  } catch (error) {
+    if (error instanceof Error && /\$/.test(error.message)) return false;
+    throw error;
+  } finally {
+    await store.drop(collection).catch(() => undefined);
+  }
+}
+
+/** What a sealed field's `$sealed` key becomes in the shim: U+FF04 FULLWIDTH DOLLAR SIGN, a character no field name here uses. */
+export const ESCAPED_SEALED = '\uFF04sealed';
+const SEALED = '$sealed';
+
+const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/** Renames the key of every top-level sealed field (`{ $sealed }` → `{ ＄sealed }`, or back): where sealDocument puts them. */
+function renameSealedKeys<T extends Record<string, unknown>>(document: T, from: string, to: string): T {
+  let copy: Record<string, unknown> | undefined;
+  for (const [field, value] of Object.entries(document)) {
+    if (!isRecord(value) || !(from in value)) continue;
+    copy ??= { ...document };
+    copy[field] = { [to]: value[from] };
+  }
+  return (copy ?? document) as T;
+}
+
+/**
+ * A bench-only ReadStore decorator for servers that refuse `$`-prefixed keys (FerretDB 1.24):
+ * renames the sealed fields' key on the way in (upsert) and back on the way out (get, find),
+ * so the projector's documents can be stored at all. Not product code: it stands in for a fix
+ * of the MongoDB adapter (or of the sealed-field format), and costs a shallow copy of each
+ * document holding a sealed field, in both directions.
+ */
+export function escapingDollarKeys(store: ReadStore): ReadStore {
+  const restore = (document: Document) => renameSealedKeys(document, ESCAPED_SEALED, SEALED);
+  return {
+    ensureIndexes: (collection, indexes) => store.ensureIndexes(collection, indexes),
+    upsert: (collection, documents) => store.upsert(collection, documents.map((d) => renameSealedKeys(d, SEALED, ESCAPED_SEALED))),
+    delete: (collection, ids) => store.delete(collection, ids),
+    get: async (collection, id) => {
+      const found = await store.get(collection, id);
+      return found && restore(found);
+    },
+    find: async (collection, options) => {
+      const page = await store.find(collection, options);
+      return { ...page, documents: page.documents.map(restore) };
+    },
+    aggregate: (collection, pipeline) => store.aggregate(collection, pipeline),
+    count: (collection, filter) => store.count(collection, filter),
+    drop: (collection) => store.drop(collection),
+    collections: () => store.collections(),
+    close: () => store.close(),
+  };
+}

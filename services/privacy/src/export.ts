@@ -91,14 +91,15 @@ export async function* exportSubject(options: ExportSubjectOptions): AsyncGenera
   }
   const subject: SubjectExport['subject'] = { subjectId, kinds, exportedAt, asOfPosition, erased };
   yield `{"format":${json(SUBJECT_EXPORT_FORMAT)},"formatVersion":${SUBJECT_EXPORT_FORMAT_VERSION},"subject":${json(subject)},\n"records":[`;
-  if (found.state !== 'active') {
+  if (found.state === 'destroyed') {
     // Nothing of theirs opens any more: no values, not even the shape of their history.
     const summary: SubjectExport['summary'] = { records: 0, relatedEvents: 0, firstPosition: null, lastPosition: null };
     yield `],\n"relatedEvents":[],\n"current":[],\n"processing":{},\n"summary":${json(summary)}}\n`;
     return;
   }
 
-  const key = found.key;
+  // Events but no key in this key store (never reached it): the facts without the values.
+  const key = found.state === 'active' ? found.key : undefined;
   const ownStreams = new Set([customerStream(subjectId), employeeStream(subjectId)]);
   const records = new RecordStreams();
   const current = new CurrentValues();
@@ -173,7 +174,7 @@ function kindsOf(first: RecordedEvent | undefined, subjectId: string): SubjectKi
 const plainOf = (recorded: RecordedEvent): Record<string, unknown> =>
   ((recorded.data as { plain?: Record<string, unknown> } | null)?.plain ?? recorded.data ?? {}) as Record<string, unknown>;
 
-function readOwnEvent(recorded: RecordedEvent, subjectId: string, key: SubjectKey, ownStreams: Set<string>, records: RecordStreams): SubjectEvent {
+function readOwnEvent(recorded: RecordedEvent, subjectId: string, key: SubjectKey | undefined, ownStreams: Set<string>, records: RecordStreams): SubjectEvent {
   if (OPENS_RECORD.has(recorded.type) && plainOf(recorded).subjectId === subjectId) {
     // A case or deal opened for the subject: its stream is theirs, and so are its facts.
     records.open(recorded.streamId, recorded.streamVersion);

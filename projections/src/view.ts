@@ -116,6 +116,12 @@ export interface ViewDefinition {
   purpose: string;
   collections: Record<string, CollectionDefinition>;
   evolve(event: ProjectedEvent): Change[];
+  /**
+   * The event types `evolve` does anything with. The runtime neither opens nor evolves any
+   * other: most events concern few views (HR reads only employees' events), and opening is
+   * what a rebuild spends most on after writing.
+   */
+  eventTypes: ReadonlySet<string>;
   /** The view's pseudonym of a subject id, for views keyed by pseudonyms (analytics). */
   pseudonymise?(id: string): string;
 }

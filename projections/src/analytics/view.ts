@@ -99,6 +99,11 @@ export function createAnalyticsView({ pseudonymise }: AnalyticsOptions): ViewDef
     purpose: 'Statistics on customers, service, sales and staff from pseudonymised, generalised data (Art. 89 GDPR).',
     collections: { customers, employees, cases, deals },
     pseudonymise,
+    eventTypes: new Set([
+      'CustomerRegistered', 'OrganisationRegistered', 'CustomerDetailsChanged', 'CustomerReclassified', 'ConsentGiven', 'ConsentWithdrawn', 'DirectMarketingObjected',
+      'ServiceCaseOpened', 'ServiceCaseResolved', 'ServiceCaseReopened', 'DealOpened', 'DealStageMoved', 'DealWon', 'DealLost',
+      'EmployeeHired', 'EmployeePositionChanged', 'EmploymentEnded',
+    ]),
     evolve(event: ProjectedEvent): Change[] {
       const e = event as unknown as KnownEvent;
       const { globalPosition: pos, recordedAt } = event;

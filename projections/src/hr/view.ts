@@ -52,6 +52,7 @@ export const hrView: ViewDefinition = {
   version: 1,
   purpose: 'Human resources: keep the personnel file of each employee (Art. 88 GDPR, employment contract and legal obligations).',
   collections: { employees, absences },
+  eventTypes: new Set(['EmployeeHired', 'EmployeePositionChanged', 'AbsenceRecorded', 'EmploymentEnded']),
   evolve(event: ProjectedEvent): Change[] {
     const e = event as unknown as KnownEvent;
     const pos = event.globalPosition;

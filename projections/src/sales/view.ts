@@ -7,7 +7,7 @@
 import { DIRECT_MARKETING_PURPOSES, type Role } from '@crm/contracts';
 import type { Change, CollectionDefinition, FieldPolicy, KnownEvent, ProjectedEvent, ViewDefinition } from '../view.ts';
 import { remove, update } from '../view.ts';
-import { peopleChanges, peopleCollections, personCollection } from '../shared/people.ts';
+import { PEOPLE_EVENT_TYPES, peopleChanges, peopleCollections, personCollection } from '../shared/people.ts';
 import { SALES_COLLECTIONS } from './collections.ts';
 import { DEAL_KPI_FIELDS, dealKpiFields } from './kpis.ts';
 
@@ -72,6 +72,7 @@ export const salesView: ViewDefinition = {
   purpose:
     'Sales: manage customer accounts and the deal pipeline, address only people who consented and did not object, and report sales KPIs to management.',
   collections: { customers: people.customers, contacts: people.contacts, deals, marketingLists },
+  eventTypes: new Set([...PEOPLE_EVENT_TYPES, 'DealOpened', 'DealStageMoved', 'DealWon', 'DealLost']),
   evolve(event: ProjectedEvent): Change[] {
     const e = event as unknown as KnownEvent;
     const { globalPosition: pos, recordedAt } = event;

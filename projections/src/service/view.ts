@@ -6,7 +6,7 @@
 import type { Role } from '@crm/contracts';
 import type { CollectionDefinition, ProjectedEvent, ViewDefinition, Change, KnownEvent } from '../view.ts';
 import { update } from '../view.ts';
-import { peopleChanges, peopleCollections } from '../shared/people.ts';
+import { PEOPLE_EVENT_TYPES, peopleChanges, peopleCollections } from '../shared/people.ts';
 
 const FULL: Role[] = ['service-agent', 'management'];
 const ALL: Role[] = [...FULL, 'guest'];
@@ -71,6 +71,7 @@ export const serviceView: ViewDefinition = {
   purpose:
     'Customer service: reach the customer on the channels they gave, respect their consent, and handle their service cases (Art. 6(1)(b) performance of contract).',
   collections: { customers: people.customers, contacts: people.contacts, cases, notes },
+  eventTypes: new Set([...PEOPLE_EVENT_TYPES, 'ServiceCaseOpened', 'CaseNoteAdded', 'ServiceCaseAssigned', 'ServiceCaseResolved', 'ServiceCaseReopened']),
   evolve(event: ProjectedEvent): Change[] {
     const e = event as unknown as KnownEvent;
     const { globalPosition: pos, recordedAt } = event;

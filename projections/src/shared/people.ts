@@ -95,6 +95,20 @@ const pick = (data: Record<string, unknown>, fields: readonly string[]) =>
 export const personCollection = (names: PeopleCollections, customerId: string, subjectId: string) =>
   subjectId === customerId ? names.customers : names.contacts;
 
+/** The event types `peopleChanges` handles. */
+export const PEOPLE_EVENT_TYPES = [
+  'CustomerRegistered',
+  'OrganisationRegistered',
+  'ContactPersonAdded',
+  'ContactPersonRemoved',
+  'CustomerDetailsChanged',
+  'CustomerReclassified',
+  'AccountOwnerAssigned',
+  'ConsentGiven',
+  'ConsentWithdrawn',
+  'DirectMarketingObjected',
+] as const;
+
 export function peopleChanges(names: PeopleCollections, e: KnownEvent, position: number, recordedAt: string): DocumentChange[] {
   switch (e.type) {
     case 'CustomerRegistered': {

@@ -74,13 +74,14 @@ export function startProjections(options: ProjectionsOptions): RunningProjection
 
   const publishProgress = () => progress$.next(new Map([...active].map(([name, live]) => [name, live.applied.watermark])));
 
-  const projectionOf = (view: ViewDefinition, g: Generation): ViewProjection =>
+  const projectionOf = (view: ViewDefinition, g: Generation, building = false): ViewProjection =>
     createViewProjection({
       view,
       readStore,
       keyring,
       collectionName: (logical) => physicalCollectionName(g, logical),
       blindIndex: (field, value) => viewKeys.blindIndex(view.name, field, value),
+      building,
     });
 
   /** Follows the bus into generation `g` from `applied` on, saving progress after every run. */
@@ -122,7 +123,7 @@ export function startProjections(options: ProjectionsOptions): RunningProjection
   async function build(view: ViewDefinition, g: Generation): Promise<AppliedPositions> {
     await generations.drop(view, g); // a crashed earlier attempt at the same generation
     await generations.startBuilding(g);
-    const projection = projectionOf(view, g);
+    const projection = projectionOf(view, g, true);
     await projection.ensureIndexes();
     const head = await eventStore.headPosition();
     const started = performance.now();

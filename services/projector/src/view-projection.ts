@@ -28,6 +28,11 @@ export interface ViewProjectionOptions {
   collectionName(collection: string): string;
   /** Blind indexes of the view's blind-indexed personal fields; none when absent. */
   blindIndex?: BlindIndexer;
+  /**
+   * The generation was empty when this projection began, and only it writes there (a build):
+   * it remembers which documents it wrote, and does not ask the store for any other.
+   */
+  building?: boolean;
 }
 
 export interface ViewProjection {
@@ -56,6 +61,8 @@ export function createViewProjection(options: ViewProjectionOptions): ViewProjec
     return found;
   };
   const slotKey = (collection: string, id: string) => `${collection}\u0000${id}`;
+  /** Building: every document written so far (collection and id), so reads skip the ones that cannot exist. */
+  const written = options.building ? new Set<string>() : undefined;
 
   /** Loads the stored form of every document not yet in `slots`. */
   async function load(slots: Map<string, Slot>, wanted: ReadonlyArray<{ collection: string; id: string }>): Promise<void> {
@@ -68,7 +75,9 @@ export function createViewProjection(options: ViewProjectionOptions): ViewProjec
       ids.add(id);
     }
     for (const [collection, idSet] of missing) {
-      const ids = [...idSet];
+      // Building: a document this build never wrote does not exist; no need to ask the store.
+      const ids = written ? [...idSet].filter((id) => written.has(slotKey(collection, id))) : [...idSet];
+      if (written) for (const id of idSet) if (!written.has(slotKey(collection, id))) slots.set(slotKey(collection, id), { collection, id, stored: undefined, current: undefined });
       const found = new Map<string, Document>();
       for (let i = 0; i < ids.length; i += READ_CHUNK) {
         const chunk = ids.slice(i, i + READ_CHUNK);
@@ -127,7 +136,8 @@ export function createViewProjection(options: ViewProjectionOptions): ViewProjec
     // 1. Open and evolve every event of the run (types without a contract carry nothing for a view).
     const evolved = [];
     for (const recorded of events) {
-      if (!eventContract(recorded.type)) continue;
+      // Only what the view uses is opened and evolved (and types without a contract carry nothing for a view).
+      if (!view.eventTypes.has(recorded.type) || !eventContract(recorded.type)) continue;
       const opened = await openEvent(recorded, keyring);
       const event = {
         type: opened.type,
@@ -186,8 +196,14 @@ export function createViewProjection(options: ViewProjectionOptions): ViewProjec
       const sealed = await sealDocument(keyring, { view: view.name, collection: definition(slot.collection) }, document, options.blindIndex);
       (upserts.get(slot.collection) ?? upserts.set(slot.collection, []).get(slot.collection)!).push(sealed);
     }
-    for (const [collection, documents] of upserts) await readStore.upsert(collectionName(collection), documents);
-    for (const [collection, ids] of deletes) await readStore.delete(collectionName(collection), ids);
+    for (const [collection, documents] of upserts) {
+      await readStore.upsert(collectionName(collection), documents);
+      if (written) for (const document of documents) written.add(slotKey(collection, document._id));
+    }
+    for (const [collection, ids] of deletes) {
+      await readStore.delete(collectionName(collection), ids);
+      if (written) for (const id of ids) written.delete(slotKey(collection, id));
+    }
   }
 }
 

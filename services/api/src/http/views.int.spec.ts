@@ -46,13 +46,14 @@ const notes: CollectionDefinition = {
   indexes: [],
 };
 const noop = () => [];
-const serviceView: ViewDefinition = { name: 'service', version: 1, purpose: 'Customer service (test)', collections: { customers, notes }, evolve: noop };
+const serviceView: ViewDefinition = { name: 'service', version: 1, purpose: 'Customer service (test)', collections: { customers, notes }, evolve: noop, eventTypes: new Set() };
 const hrView: ViewDefinition = {
   name: 'hr',
   version: 1,
   purpose: 'HR (test)',
   collections: { employees: { name: 'hr/employees', fields: { _id: { roles: ['hr'] } }, indexes: [] } },
   evolve: noop,
+  eventTypes: new Set(),
 };
 
 const SECRET = 'a-test-secret-of-at-least-32-bytes-length!';

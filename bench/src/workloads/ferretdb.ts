@@ -12,7 +12,6 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync, rmSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import type { Document, ReadStore } from '@crm/core';
 import { MongoClient } from 'mongodb';
 
 const FERRETDB_MODULE = pathToFileURL(fileURLToPath(new URL('../../../infra/local/ferretdb.mjs', import.meta.url))).href;
@@ -100,66 +99,3 @@ export async function dropDatabase(url: string, database: string): Promise<void>
   }
 }
 
-/**
- * Whether the server stores a document holding a `$`-prefixed key, as the projector's sealed
- * fields (`{ "$sealed": "…" }`) are: inserted, then replaced (the projector's upserts do
- * both). FerretDB 1.24 refuses either ("key must not start with '$' sign").
- */
-export async function acceptsDollarKeys(store: ReadStore, collection: string): Promise<boolean> {
-  try {
-    await store.upsert(collection, [{ _id: 'probe', field: { $sealed: 'x' } }]);
-    await store.upsert(collection, [{ _id: 'probe', field: { $sealed: 'y' } }]);
-    return true;
-  } catch (error) {
-    if (error instanceof Error && /\$/.test(error.message)) return false;
-    throw error;
-  } finally {
-    await store.drop(collection).catch(() => undefined);
-  }
-}
-
-/** What a sealed field's `$sealed` key becomes in the shim: U+FF04 FULLWIDTH DOLLAR SIGN, a character no field name here uses. */
-export const ESCAPED_SEALED = '\uFF04sealed';
-const SEALED = '$sealed';
-
-const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
-
-/** Renames the key of every top-level sealed field (`{ $sealed }` → `{ ＄sealed }`, or back): where sealDocument puts them. */
-function renameSealedKeys<T extends Record<string, unknown>>(document: T, from: string, to: string): T {
-  let copy: Record<string, unknown> | undefined;
-  for (const [field, value] of Object.entries(document)) {
-    if (!isRecord(value) || !(from in value)) continue;
-    copy ??= { ...document };
-    copy[field] = { [to]: value[from] };
-  }
-  return (copy ?? document) as T;
-}
-
-/**
- * A bench-only ReadStore decorator for servers that refuse `$`-prefixed keys (FerretDB 1.24):
- * renames the sealed fields' key on the way in (upsert) and back on the way out (get, find),
- * so the projector's documents can be stored at all. Not product code: it stands in for a fix
- * of the MongoDB adapter (or of the sealed-field format), and costs a shallow copy of each
- * document holding a sealed field, in both directions.
- */
-export function escapingDollarKeys(store: ReadStore): ReadStore {
-  const restore = (document: Document) => renameSealedKeys(document, ESCAPED_SEALED, SEALED);
-  return {
-    ensureIndexes: (collection, indexes) => store.ensureIndexes(collection, indexes),
-    upsert: (collection, documents) => store.upsert(collection, documents.map((d) => renameSealedKeys(d, SEALED, ESCAPED_SEALED))),
-    delete: (collection, ids) => store.delete(collection, ids),
-    get: async (collection, id) => {
-      const found = await store.get(collection, id);
-      return found && restore(found);
-    },
-    find: async (collection, options) => {
-      const page = await store.find(collection, options);
-      return { ...page, documents: page.documents.map(restore) };
-    },
-    aggregate: (collection, pipeline) => store.aggregate(collection, pipeline),
-    count: (collection, filter) => store.count(collection, filter),
-    drop: (collection) => store.drop(collection),
-    collections: () => store.collections(),
-    close: () => store.close(),
-  };
-}

@@ -28,7 +28,7 @@ import { processCpuSeconds } from '../engines.ts';
 import { startProfile } from '../profiler.ts';
 import type { BenchOptions, Goal, Measurement, Workload } from '../workload.ts';
 import { type History, writeHistory } from './crm-history.ts';
-import { acceptsDollarKeys, dropDatabase, ensureFerretDb, escapingDollarKeys, type FerretDb, freshDatabase, stopOwnFerretDb } from './ferretdb.ts';
+import { dropDatabase, ensureFerretDb, type FerretDb, freshDatabase, stopOwnFerretDb } from './ferretdb.ts';
 import { planReplay, readAllDocuments, recordingReadStore, replay, type WriteCounts } from './recording-read-store.ts';
 
 export type ReadStoreKind = 'sqlite' | 'mongodb';
@@ -91,14 +91,9 @@ async function releaseHistories(): Promise<void> {
 
 interface FreshReadStore {
   store: ReadStore;
-  /** The bench's `$sealed` key shim is in between (the server refuses `$`-prefixed keys). */
-  escaped: boolean;
   /** Closes the store and removes what it holds (file, database). */
   close(): Promise<void>;
 }
-
-/** Whether the MongoDB server stores `$`-prefixed keys (asked once per process). */
-let dollarKeys: boolean | undefined;
 
 /** A fresh, empty read store opened the way the runtime opens one (`openReadStore`). */
 async function freshReadStore(kind: ReadStoreKind, h: History, config: ViewRebuildConfig, name: string, mongo: FerretDb | undefined): Promise<FreshReadStore> {
@@ -107,7 +102,6 @@ async function freshReadStore(kind: ReadStoreKind, h: History, config: ViewRebui
     const store = openReadStore({ ...h.runtime.config, durable: config.sqliteDurable, readStore: { kind: 'sqlite', path } });
     return {
       store,
-      escaped: false,
       close: async () => {
         await store.close();
         for (const suffix of ['', '-wal', '-shm']) rmSync(`${path}${suffix}`, { force: true });
@@ -118,16 +112,8 @@ async function freshReadStore(kind: ReadStoreKind, h: History, config: ViewRebui
   const url = mongo.url;
   const database = freshDatabase('rebuild');
   const store = openReadStore({ ...h.runtime.config, readStore: { kind: 'mongodb', url, database } });
-  try {
-    dollarKeys ??= await acceptsDollarKeys(store, 'probe_dollar_keys');
-  } catch (error) {
-    await store.close().catch(() => undefined);
-    await dropDatabase(url, database).catch(() => undefined);
-    throw error;
-  }
   return {
-    store: dollarKeys ? store : escapingDollarKeys(store),
-    escaped: !dollarKeys,
+    store,
     close: async () => {
       try {
         await store.close();
@@ -211,8 +197,6 @@ export interface RebuildFigures {
   serverCpuPercent?: number;
   rawServerCpuPercent?: number;
   problems: string[];
-  /** The bench's `$sealed` key shim was in between (see ferretdb.ts). */
-  escaped: boolean;
 }
 
 async function countAll(store: ReadStore, names: Iterable<string>): Promise<number> {
@@ -317,14 +301,11 @@ export async function runViewRebuild(
       ...(serverBefore !== undefined && serverAfter !== undefined ? { serverCpuPercent: ((serverAfter - serverBefore) * 100) / rebuildSeconds } : {}),
       ...(rawServerBefore !== undefined && rawServerAfter !== undefined ? { rawServerCpuPercent: ((rawServerAfter - rawServerBefore) * 100) / rawSeconds } : {}),
       problems,
-      escaped: opened.escaped,
     };
   } finally {
     await opened.close();
   }
 }
-
-let warnedShim = false;
 
 async function cleanUp(log: (line: string) => void): Promise<void> {
   try {
@@ -396,11 +377,6 @@ export const viewRebuild: Workload = {
           const label = scenario(kind, name);
           const profileBase = options.cpuProfDir ? join(options.cpuProfDir, `rebuild-${STORE_LABEL[kind]}-${name}-run${runIndex + 1}`) : undefined;
           const f = await runViewRebuild(h, view, kind, config, mongo, profileBase);
-          if (f.escaped && !warnedShim) {
-            warnedShim = true;
-            options.log('  NOTE: the MongoDB server refuses keys starting with "$", so the projector cannot store a sealed field ({ "$sealed": … }) there;');
-            options.log('        the ferretdb rows run through the bench\'s key-escaping shim (ferretdb.ts), on the rebuild and the raw replay alike.');
-          }
           const rebuildRate = f.events / f.rebuildSeconds;
           const rawRate = h.events / f.rawSeconds;
           options.log(
@@ -440,7 +416,6 @@ export const viewRebuild: Workload = {
               findCalls: f.counts.findCalls,
               deleteCalls: f.counts.deleteCalls,
               rawLeftOut: f.rawMissing,
-              ...(f.escaped ? { sealedKeyShim: 'the server refuses $-prefixed keys: sealed fields stored as {"\uFF04sealed": …} by the bench shim (ferretdb.ts)' } : {}),
               kernelPeakRssMiB: f.kernelRssPeak !== undefined ? Number((f.kernelRssPeak / MiB).toFixed(1)) : undefined,
               ...(runIndex === 0 ? { history: { events: h.events, commands: h.commands, seconds: Number(h.seconds.toFixed(1)), counts: h.counts } } : {}),
               ...(f.problems.length ? { problems: f.problems } : {}),

@@ -14,6 +14,7 @@ import {
   refusePrivacyRequestBody,
   releaseLegalHoldBody,
 } from './privacy.ts';
+import { retentionOpenApiPaths } from './retention-openapi.ts';
 
 type JsonSchema = Record<string, unknown>;
 
@@ -128,6 +129,7 @@ export function openApiDocument(serverUrl?: string): Record<string, unknown> {
     };
   }
   Object.assign(paths, privacyPaths(schemas));
+  Object.assign(paths, retentionOpenApiPaths());
   paths['/healthz'] = { get: { summary: 'liveness', responses: { '200': { description: 'process is up' } } } };
   paths['/readyz'] = { get: { summary: 'readiness: stores answer', responses: { '200': { description: 'ready' }, '503': { description: 'not ready' } } } };
   return {

@@ -68,3 +68,19 @@ describe('calendar arithmetic', () => {
     assert.equal(retentionDueOn({ clockStarts: 'on-trigger', period: 'P2Y' }, '2026-03-04T23:59:59.000Z'), '2028-03-04');
   });
 });
+
+describe('retention in the OpenAPI document', () => {
+  test('the retention and record-of-processing endpoints are described, for dpo and admin', async () => {
+    const { openApiDocument } = await import('./openapi.ts');
+    const paths = (openApiDocument() as { paths: Record<string, Record<string, { 'x-roles': string[] }>> }).paths;
+    for (const [path, method] of [
+      ['/v1/privacy/retention/due', 'get'],
+      ['/v1/privacy/retention/run', 'post'],
+      ['/v1/privacy/retention/reminders', 'get'],
+      ['/v1/privacy/record-of-processing', 'get'],
+      ['/v1/privacy/record-of-processing.md', 'get'],
+    ] as const) {
+      assert.deepEqual(paths[path]?.[method]?.['x-roles'], ['dpo', 'admin'], path);
+    }
+  });
+});

@@ -75,8 +75,9 @@ export async function contactValuesOfSubject(keyring: Keyring, subjectId: string
 /**
  * The command screen of the privacy rules: a command naming a restricted subject is refused
  * (409 subject-restricted) unless the privacy service itself sends it to carry out a request;
- * a command bringing in a person whose email or phone matches a suppression entry is refused
- * (409 subject-suppressed) or flagged, per `mode`.
+ * a command bringing in a person whose email matches a suppression entry is refused (409
+ * subject-suppressed) or flagged, per `mode`. A phone number alone only ever flags: numbers are
+ * shared (a switchboard, a household), so a match does not tell that it is the same person.
  */
 export function createPrivacyScreen(options: { index: PrivacyIndex; hash: SuppressionHasher; mode: SuppressionMode }): CommandScreen {
   const { index, hash, mode } = options;
@@ -85,7 +86,7 @@ export function createPrivacyScreen(options: { index: PrivacyIndex; hash: Suppre
     if (!privacyRequestId) for (const subjectId of subjectIds) if (index.isRestricted(subjectId)) throw new SubjectRestricted(subjectId);
     const matches = contactValuesOfCommand(type, command).filter(({ field, value }) => index.isSuppressed(hash(field, value)));
     if (matches.length === 0) return [];
-    if (mode === 'refuse') throw new SubjectSuppressed(matches.map((m) => m.pointer));
+    if (mode === 'refuse' && matches.some((m) => m.field === 'email')) throw new SubjectSuppressed(matches.map((m) => m.pointer));
     return [PREVIOUSLY_ERASED_FLAG];
   };
 }

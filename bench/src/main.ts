@@ -19,12 +19,14 @@ import { aggregate, type BenchReport, consoleTable, writeResults, type WorkloadR
 import type { BenchOptions, Measurement, Workload } from './workload.ts';
 import { httpCommands } from './workloads/http-commands.ts';
 import { kafkaRelay } from './workloads/kafka-relay.ts';
+import { peerEmmett } from './workloads/peer-emmett.ts';
+import { rssSampler } from './workloads/rss.ts';
 import { pgStoreAppend } from './workloads/pg-store-append.ts';
 import { storeAppend } from './workloads/store-append.ts';
 import { subjectExport } from './workloads/subject-export.ts';
 import { viewRebuild } from './workloads/view-rebuild.ts';
 
-const WORKLOADS: Workload[] = [storeAppend, httpCommands, pgStoreAppend, kafkaRelay, viewRebuild, subjectExport];
+const WORKLOADS: Workload[] = [storeAppend, httpCommands, pgStoreAppend, kafkaRelay, viewRebuild, subjectExport, peerEmmett];
 const RESULTS_DIR = fileURLToPath(new URL('../results/', import.meta.url));
 const PROFILES_DIR = fileURLToPath(new URL('../profiles/', import.meta.url));
 
@@ -100,11 +102,12 @@ async function main(): Promise<number> {
       console.log(`   WARNING: the machine is busy (load average ${before.loadAverage1m} on ${machine.cores} cores): figures will be noisy`);
     }
     const runs: Measurement[][] = [];
+    const rss = rssSampler();
     for (let run = 0; run < options.runs; run++) {
       console.log(` run ${run + 1}/${options.runs}`);
       runs.push(await workload.run(options, run));
     }
-    const result = { ...aggregate(workload, parameters, runs), load: { before, after: systemLoad() } };
+    const result = { ...aggregate(workload, parameters, runs), load: { before, after: systemLoad() }, peakRssMiB: rss.stop() };
     results.push(result);
     console.log(`\n${consoleTable(result)}`);
   }

@@ -27,6 +27,8 @@ export interface WorkloadResult {
   runs: Measurement[][];
   /** Machine load before and after the workload: high values mean noisy figures. */
   load?: { before: SystemLoad; after: SystemLoad };
+  /** Peak RSS of the bench process over all runs of the workload (sampled every 100 ms), MiB. */
+  peakRssMiB?: number;
 }
 
 export interface BenchReport {
@@ -119,6 +121,8 @@ export function markdown(report: BenchReport): string {
   for (const w of report.workloads) {
     const [header, ...rows] = tableRows(w);
     out.push(`## ${w.name}`, '', w.title, '', `Parameters: \`${JSON.stringify(w.parameters)}\``, '');
+    if (w.peakRssMiB !== undefined) out.push(`Peak RSS of the bench process over the workload: ${w.peakRssMiB.toFixed(0)} MiB (sampled every 100 ms; where the CRM runs in a child process — http-commands, view-freshness — this is the load generator's).`, '');
+    if (chartSvg(w)) out.push(`![${w.name}](${stampOf(report)}/${w.name}.svg)`, '');
     if (w.load) out.push(`Machine load (1-min load average / CPU pressure avg10 %): before ${loadText(w.load.before)}, after ${loadText(w.load.after)}.`, '');
     out.push(`| ${header!.join(' | ')} |`, `|${header!.map((_, i) => (i === 0 ? '---' : '--:')).join('|')}|`);
     for (const r of rows) out.push(`| ${r.join(' | ')} |`);
@@ -136,14 +140,95 @@ function loadText(load: SystemLoad): string {
 }
 
 /** Writes `<stamp>.json`, `<stamp>.md` and `latest.md` into `dir`; returns the paths. */
+function stampOf(report: BenchReport): string {
+  return report.startedAt.replace(/:/g, '-').replace(/\.\d+Z$/, 'Z');
+}
+
 export function writeResults(report: BenchReport, dir: string): string[] {
   mkdirSync(dir, { recursive: true });
-  const stamp = report.startedAt.replace(/:/g, '-').replace(/\.\d+Z$/, 'Z');
+  const stamp = stampOf(report);
+  const charts: string[] = [];
+  for (const w of report.workloads) {
+    const svg = chartSvg(w);
+    if (!svg) continue;
+    mkdirSync(join(dir, stamp), { recursive: true });
+    const file = join(dir, stamp, `${w.name}.svg`);
+    writeFileSync(file, svg);
+    charts.push(file);
+  }
   const json = join(dir, `${stamp}.json`);
   const md = join(dir, `${stamp}.md`);
   const latest = join(dir, 'latest.md');
   writeFileSync(json, JSON.stringify(report, null, 2) + '\n');
   writeFileSync(md, markdown(report));
   copyFileSync(md, latest);
-  return [json, md, latest];
+  return [json, md, latest, ...charts];
+}
+
+const THROUGHPUT_METRICS = ['events/s', 'rows/s', 'req/s', 'rebuild ev/s', 'ops/s', 'MiB/s'];
+
+/** The metric a workload's chart shows: its first throughput metric that at least two scenarios have. */
+function chartMetric(result: WorkloadResult): string | undefined {
+  const count = (metric: string) => result.figures.filter((f) => f.metric === metric).length;
+  return [...THROUGHPUT_METRICS, ...result.metrics.map((m) => m.key)].find((m) => count(m) >= 2);
+}
+
+function barColor(scenario: string): string {
+  if (/emmett|peer/i.test(scenario)) return '#dd6b20';
+  if (/raw|limit|bare|node:crypto|better-sqlite3/i.test(scenario)) return '#718096';
+  return '#2b6cb0';
+}
+
+function escapeXml(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+}
+
+/**
+ * A self-contained SVG: one horizontal bar per scenario (median over runs, a whisker from min
+ * to max), blue for ours, orange for the peer (Emmett), grey for an engine's own limit.
+ * Undefined when the workload has no metric that two scenarios share.
+ */
+export function chartSvg(result: WorkloadResult): string | undefined {
+  const metric = chartMetric(result);
+  if (!metric) return undefined;
+  const figures = result.figures.filter((f) => f.metric === metric && Number.isFinite(f.median));
+  const max = Math.max(...figures.map((f) => f.max), 0) || 1;
+  const labelWidth = 360;
+  const barWidth = 420;
+  const rowHeight = 24;
+  const top = 48;
+  const height = top + figures.length * rowHeight + 40;
+  const width = labelWidth + barWidth + 110;
+  const digits = result.metrics.find((m) => m.key === metric)?.digits ?? 0;
+  const rows = figures.map((f, i) => {
+    const y = top + i * rowHeight;
+    const w = (f.median / max) * barWidth;
+    const whisker =
+      f.min !== f.max
+        ? `<line x1="${labelWidth + (f.min / max) * barWidth}" x2="${labelWidth + (f.max / max) * barWidth}" y1="${y + 9}" y2="${y + 9}" stroke="#1a202c" stroke-width="1.5"/>`
+        : '';
+    return (
+      `<text x="${labelWidth - 8}" y="${y + 13}" text-anchor="end">${escapeXml(f.scenario)}</text>` +
+      `<rect x="${labelWidth}" y="${y}" width="${w.toFixed(1)}" height="18" fill="${barColor(f.scenario)}"/>${whisker}` +
+      `<text x="${labelWidth + w + 6}" y="${y + 13}">${format(f.median, digits)}</text>`
+    );
+  });
+  const legendY = height - 16;
+  const legend = [
+    ['#2b6cb0', 'ours'],
+    ['#dd6b20', 'peer (Emmett)'],
+    ['#718096', "engine's own limit"],
+  ]
+    .map(([color, label], i) => `<rect x="${labelWidth + i * 150}" y="${legendY - 10}" width="12" height="12" fill="${color}"/><text x="${labelWidth + i * 150 + 18}" y="${legendY}">${label}</text>`)
+    .join('');
+  return [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="12">`,
+    `<rect width="100%" height="100%" fill="#ffffff"/>`,
+    `<text x="12" y="20" font-size="14" font-weight="bold">${escapeXml(result.name)}: ${escapeXml(metric)} (median over ${result.runs.length} run(s); whisker min–max)</text>`,
+    `<line x1="${labelWidth}" x2="${labelWidth}" y1="${top - 6}" y2="${top + figures.length * rowHeight}" stroke="#a0aec0"/>`,
+    ...rows,
+    legend,
+    '</svg>',
+    '',
+  ].join('\n');
 }

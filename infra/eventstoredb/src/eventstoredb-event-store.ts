@@ -311,7 +311,17 @@ function openOnClient(client: EsdbClient, settings: Settings): EventStore {
         (async () => {
           // Links what is committed but not yet linked (e.g. by a writer that died), then reads.
           await log.sync();
-          return log.read(after, limit);
+          if (!readOptions.types) return log.read(after, limit);
+          // No server-side filter on the log: pages are read and filtered here.
+          const wanted = new Set(readOptions.types);
+          const found: RecordedEvent[] = [];
+          for (let from = after; found.length < limit; ) {
+            const page = await log.read(from, limit);
+            for (const event of page) if (wanted.has(event.type) && found.length < limit) found.push(event);
+            if (page.length < limit) break;
+            from = page[page.length - 1]!.globalPosition;
+          }
+          return found;
         })(),
       );
     },

@@ -5,7 +5,7 @@ import { qualified } from './sql-names.ts';
 
 export interface EventReads {
   stream(streamId: string, afterVersion: number): Promise<RecordedEvent[]>;
-  all(after: number, limit: number): Promise<RecordedEvent[]>;
+  all(after: number, limit: number, types?: readonly string[]): Promise<RecordedEvent[]>;
   bySubject(subjectId: string, after: number, limit: number): Promise<RecordedEvent[]>;
   head(): Promise<number>;
   idempotentResult(key: string): Promise<StoredIdempotentResult | undefined>;
@@ -26,6 +26,10 @@ export function eventReads(pool: pg.Pool, schema: string): EventReads {
     name: `${schema}:read-all`,
     text: `SELECT ${EVENT_COLUMNS} FROM ${events} WHERE global_position > $1 ORDER BY global_position LIMIT $2`,
   };
+  const allOfTypes = {
+    name: `${schema}:read-all-of-types`,
+    text: `SELECT ${EVENT_COLUMNS} FROM ${events} WHERE global_position > $1 AND type = ANY($3::text[]) ORDER BY global_position LIMIT $2`,
+  };
   const bySubject = {
     name: `${schema}:read-by-subject`,
     text: `SELECT ${EVENT_COLUMNS.split(', ').map((c) => `e.${c}`).join(', ')}
@@ -39,8 +43,8 @@ export function eventReads(pool: pg.Pool, schema: string): EventReads {
       const { rows } = await pool.query<EventRow>({ ...stream, values: [streamId, afterVersion] });
       return rows.map(toRecordedEvent);
     },
-    async all(after, limit) {
-      const { rows } = await pool.query<EventRow>({ ...all, values: [after, limit] });
+    async all(after, limit, types) {
+      const { rows } = await pool.query<EventRow>(types ? { ...allOfTypes, values: [after, limit, [...types]] } : { ...all, values: [after, limit] });
       return rows.map(toRecordedEvent);
     },
     async bySubject(subjectId, after, limit) {

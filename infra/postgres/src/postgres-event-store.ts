@@ -122,7 +122,7 @@ export function openPostgresEventStore(options: PostgresEventStoreOptions): Post
       const after = nonNegativeInteger(readOptions.after ?? 0, 'after');
       const limit = nonNegativeInteger(readOptions.limit ?? batchSize, 'limit');
       await ready;
-      return reads.all(after, limit);
+      return reads.all(after, limit, readOptions.types);
     },
 
     async readBySubject(subjectId, readOptions = {}) {

@@ -4,7 +4,7 @@ import { EVENT_COLUMNS, toRecordedEvent, type EventRow } from './event-rows.ts';
 
 export interface EventReads {
   stream(streamId: string, afterVersion: number): RecordedEvent[];
-  all(after: number, limit: number): RecordedEvent[];
+  all(after: number, limit: number, types?: readonly string[]): RecordedEvent[];
   bySubject(subjectId: string, after: number, limit: number): RecordedEvent[];
   head(): number;
   idempotentResult(key: string): StoredIdempotentResult | undefined;
@@ -18,6 +18,9 @@ export function prepareEventReads(db: Database.Database): EventReads {
   const all = db.prepare<[number, number], EventRow>(
     `SELECT ${EVENT_COLUMNS} FROM events WHERE global_position > ? ORDER BY global_position LIMIT ?`,
   );
+  const allOfTypes = db.prepare<[number, string, number], EventRow>(
+    `SELECT ${EVENT_COLUMNS} FROM events WHERE global_position > ? AND type IN (SELECT value FROM json_each(?)) ORDER BY global_position LIMIT ?`,
+  );
   const bySubject = db.prepare<[string, number, number], EventRow>(
     `SELECT ${EVENT_COLUMNS.split(', ').map((c) => `e.${c}`).join(', ')}
      FROM event_subjects AS s JOIN events AS e ON e.global_position = s.global_position
@@ -29,7 +32,7 @@ export function prepareEventReads(db: Database.Database): EventReads {
   );
   return {
     stream: (streamId, afterVersion) => stream.all(streamId, afterVersion).map(toRecordedEvent),
-    all: (after, limit) => all.all(after, limit).map(toRecordedEvent),
+    all: (after, limit, types) => (types ? allOfTypes.all(after, JSON.stringify(types), limit) : all.all(after, limit)).map(toRecordedEvent),
     bySubject: (subjectId, after, limit) => bySubject.all(subjectId, after, limit).map(toRecordedEvent),
     head: () => head.get()?.head ?? 0,
     idempotentResult(key) {

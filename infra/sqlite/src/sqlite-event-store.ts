@@ -86,7 +86,7 @@ export function openSqliteEventStore(options: SqliteEventStoreOptions): EventSto
     async readAll(readOptions = {}) {
       assertOpen();
       const after = nonNegativeInteger(readOptions.after ?? 0, 'after');
-      return reads.all(after, nonNegativeInteger(readOptions.limit ?? batchSize, 'limit'));
+      return reads.all(after, nonNegativeInteger(readOptions.limit ?? batchSize, 'limit'), readOptions.types);
     },
 
     async readBySubject(subjectId, readOptions = {}) {

@@ -23,6 +23,7 @@ async function main(): Promise<void> {
     viewKeys: runtime.viewKeys,
     logger,
     retireAfterMs: config.viewRetireAfterMs,
+    rebuildBatchSize: config.viewRebuildBatchSize,
   });
   const stop = async (signal: string) => {
     logger.info('stopping', { signal });

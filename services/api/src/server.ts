@@ -43,7 +43,7 @@ export async function startCrm(config: CrmConfig, runtime?: CrmRuntime, options:
       : undefined;
   const projections =
     config.projector === 'inline'
-      ? startProjections({ views: rt.views, readStore: rt.readStore, eventStore: rt.eventStore, consumer: rt.bus.consumer, keyring: rt.keyring, viewKeys: rt.viewKeys, logger: rt.logger, retireAfterMs: config.viewRetireAfterMs })
+      ? startProjections({ views: rt.views, readStore: rt.readStore, eventStore: rt.eventStore, consumer: rt.bus.consumer, keyring: rt.keyring, viewKeys: rt.viewKeys, logger: rt.logger, retireAfterMs: config.viewRetireAfterMs, rebuildBatchSize: config.viewRebuildBatchSize })
       : undefined;
   projections?.ready.catch((error: unknown) => rt.logger.error('views could not start', { error: error instanceof Error ? error.name : 'unknown' }));
   const reader = projections?.reader ?? createStoredViewReader({ views: rt.views, readStore: rt.readStore, keyring: rt.keyring, viewKeys: rt.viewKeys });

@@ -17,7 +17,7 @@ import { AppliedPositions } from './applied-positions.ts';
 import { type Generation, generationId, openGenerations, physicalCollectionName, readRestrictions, sameGeneration } from './generations.ts';
 import { openDocument } from './sealing.ts';
 import type { ViewKeys } from './view-keys.ts';
-import { createViewProjection, type ViewProjection } from './view-projection.ts';
+import { createViewProjection, PRIVACY_BARRIER_TYPES, type ViewProjection } from './view-projection.ts';
 import type { ViewReader } from './view-reader.ts';
 
 export interface ProjectionsOptions {
@@ -127,18 +127,27 @@ export function startProjections(options: ProjectionsOptions): RunningProjection
     await projection.ensureIndexes();
     const head = await eventStore.headPosition();
     const started = performance.now();
+    // Only the events the view uses (and the privacy events every view acts on) are read at all.
+    const types = [...view.eventTypes, ...PRIVACY_BARRIER_TYPES];
     let after = 0;
     let events = 0;
-    while (after < head && !stopping.signal.aborted) {
-      const page = await eventStore.readAll({ after, limit: Math.min(rebuildBatchSize, head - after) });
-      if (page.length === 0) break;
-      await projection.project(page);
-      after = page[page.length - 1]!.globalPosition;
-      events += page.length;
+    let complete = false;
+    while (!stopping.signal.aborted) {
+      const page = await eventStore.readAll({ after, limit: rebuildBatchSize, types });
+      if (page.length > 0) {
+        await projection.project(page);
+        after = page[page.length - 1]!.globalPosition;
+        events += page.length;
+      }
+      if (page.length < rebuildBatchSize) {
+        complete = true;
+        break;
+      }
       // Embedded stores answer synchronously: let requests in between pages, or a rebuild would hold up the API.
       await new Promise<void>((resolve) => setImmediate(resolve));
     }
-    const applied = new AppliedPositions({ watermark: after, ahead: [] });
+    // Read to the end: every event up to the head as it was at the start is applied or of no concern to the view.
+    const applied = new AppliedPositions({ watermark: complete ? Math.max(after, head) : after, ahead: [] });
     await generations.saveProgress(g, applied.state());
     const seconds = (performance.now() - started) / 1000;
     logger.info('view generation built from the event store', { view: view.name, generation: generationId(g), events, seconds: Number(seconds.toFixed(2)) });

@@ -211,7 +211,9 @@ export function createViewProjection(options: ViewProjectionOptions): ViewProjec
 export const SUBJECT_FORGOTTEN = 'SubjectForgotten';
 export const PROCESSING_RESTRICTED = 'ProcessingRestricted';
 export const RESTRICTION_LIFTED = 'RestrictionLifted';
-const PRIVACY_BARRIERS = new Set([SUBJECT_FORGOTTEN, PROCESSING_RESTRICTED, RESTRICTION_LIFTED]);
+/** The privacy events every view acts on, whatever event types it declares. */
+export const PRIVACY_BARRIER_TYPES = [SUBJECT_FORGOTTEN, PROCESSING_RESTRICTED, RESTRICTION_LIFTED] as const;
+const PRIVACY_BARRIERS: ReadonlySet<string> = new Set(PRIVACY_BARRIER_TYPES);
 
 /** The logical name of a view generation's list of restricted subjects (kept beside its collections). */
 export const restrictedSubjectsCollection = (view: Pick<ViewDefinition, 'name'>): string => `${view.name}/restricted-subjects`;

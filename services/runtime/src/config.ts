@@ -31,6 +31,8 @@ export interface CrmConfig {
   /** Base64 of the secret behind blind indexes and analytics pseudonyms (else generated into `viewKeyFile`). */
   viewKey?: string;
   viewKeyFile: string;
+  /** Events per read of the event store while a view is rebuilt. */
+  viewRebuildBatchSize: number;
   /** How long a replaced view generation stays readable after a rebuild switched away from it. */
   viewRetireAfterMs: number;
   /** A registration matching an erased person's email or phone: refused (409) or accepted and flagged. */
@@ -167,6 +169,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): CrmConfig {
     ...(env.CRM_VIEW_KEY ? { viewKey: env.CRM_VIEW_KEY } : {}),
     viewKeyFile: resolve(dataDir, 'view.key'),
     viewRetireAfterMs: integer(env, 'CRM_VIEW_RETIRE_AFTER_MS', 30_000, 0, 24 * 3600_000),
+    viewRebuildBatchSize: integer(env, 'CRM_VIEW_REBUILD_BATCH_SIZE', 2000, 1, 100_000),
     suppression,
     ...(env.CRM_SUPPRESSION_KEY ? { suppressionKey: env.CRM_SUPPRESSION_KEY } : {}),
     suppressionKeyFile: resolve(dataDir, 'suppression.key'),

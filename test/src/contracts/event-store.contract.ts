@@ -347,6 +347,20 @@ export function eventStoreContract(name: string, harness: EventStoreHarness): vo
           assert.deepEqual(all.filter((e) => e.streamId === 'a'), byStream, 'readAll and readStream return the same events');
         });
       });
+
+      test('reads only events of the given types, in global order, the limit counting only them', async () => {
+        await withStore(async (store) => {
+          const typed = (type: string, tag: string) => ({ ...probeEvent({ tag }), type });
+          await store.append('a', [typed('Kept', 'k1'), typed('Skipped', 's1'), typed('Other', 'o1')]);
+          await store.append('b', [typed('Skipped', 's2'), typed('Kept', 'k2'), typed('Kept', 'k3')]);
+          const kept = await store.readAll({ types: ['Kept', 'Other'], limit: 100 });
+          assert.deepEqual(kept.map((e) => [e.type, e.globalPosition]), [['Kept', 1], ['Other', 3], ['Kept', 5], ['Kept', 6]]);
+          assert.deepEqual((await store.readAll({ types: ['Kept'], limit: 2 })).map((e) => e.globalPosition), [1, 5]);
+          assert.deepEqual((await store.readAll({ types: ['Kept'], after: 1, limit: 1 })).map((e) => e.globalPosition), [5]);
+          assert.deepEqual(await store.readAll({ types: ['Nothing'], limit: 10 }), []);
+          assert.deepEqual(await store.readAll({ types: [], limit: 10 }), []);
+        });
+      });
     });
 
     describe('readBySubject', () => {

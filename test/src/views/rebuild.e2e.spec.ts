@@ -15,7 +15,8 @@ describe('view rebuild', { timeout: 240_000 }, () => {
   let crm: CrmUnderTest;
   before(async () => {
     // The replaced generation keeps following the bus for the whole test, to be compared.
-    crm = await startCrmUnderTest({ CRM_VIEW_RETIRE_AFTER_MS: '600000', CRM_LOG_LEVEL: 'info' });
+    // Small pages, so that commands get in between them even on a short history.
+    crm = await startCrmUnderTest({ CRM_VIEW_RETIRE_AFTER_MS: '600000', CRM_VIEW_REBUILD_BATCH_SIZE: '20', CRM_LOG_LEVEL: 'info' });
     await crm.projections!.ready;
   });
   after(async () => {

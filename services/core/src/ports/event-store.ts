@@ -78,6 +78,11 @@ export interface ReadAllOptions {
   after?: number;
   /** Maximum number of events to return. Default: adapter-defined batch size. */
   limit?: number;
+  /**
+   * Only events of these types (still in global order, `limit` counting only them): a
+   * rebuild of a view that uses few types reads few events. Default: every type.
+   */
+  types?: readonly string[];
 }
 
 export interface ReadBySubjectOptions {

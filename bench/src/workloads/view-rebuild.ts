@@ -257,7 +257,7 @@ export async function runViewRebuild(
     const built = logger.entries.find((e) => e.message === 'view generation built from the event store');
     const events = typeof built?.fields.events === 'number' ? built.fields.events : h.events;
     const problems = logger.entries.filter((e) => e.level !== 'info').map((e) => `${e.level}: ${e.message} ${JSON.stringify(e.fields)}`);
-    if (events !== h.events) problems.push(`the build read ${events} events, the history holds ${h.events}`);
+    // A view reads only the event types it uses (readAll({ types })): `events` is what it read, the rate counts the whole history.
     const counts = recorder.counts();
     const collections = recorder.collectionsTouched();
 
@@ -377,7 +377,8 @@ export const viewRebuild: Workload = {
           const label = scenario(kind, name);
           const profileBase = options.cpuProfDir ? join(options.cpuProfDir, `rebuild-${STORE_LABEL[kind]}-${name}-run${runIndex + 1}`) : undefined;
           const f = await runViewRebuild(h, view, kind, config, mongo, profileBase);
-          const rebuildRate = f.events / f.rebuildSeconds;
+          // Both rates over the same history: a rebuild covers every event of the log, whether or not its view reads it.
+          const rebuildRate = h.events / f.rebuildSeconds;
           const rawRate = h.events / f.rawSeconds;
           options.log(
             `  ${label}: rebuild ${f.rebuildSeconds.toFixed(2)} s = ${rebuildRate.toFixed(0)} ev/s; raw ${f.rawSeconds.toFixed(2)} s = ${rawRate.toFixed(0)} ev/s; ` +
@@ -389,7 +390,8 @@ export const viewRebuild: Workload = {
           measurements.push({
             scenario: label,
             metrics: {
-              events: f.events,
+              events: h.events,
+              'events read': f.events,
               'rebuild ev/s': rebuildRate,
               'raw ev/s': rawRate,
               'rebuild/raw': rebuildRate / rawRate,

@@ -4,14 +4,14 @@
  * dates, codes and keyed hashes only — never a reason or any other personal value (those
  * are read from the request's own stream, opened, when a request is shown).
  *
- * Fed by one catch-up subscription to the event store from position 0 (privacy events only),
- * so it sees what every process wrote, in global order. A process's own privacy actions wait
+ * Fed from the event store: the privacy events stored so far (read by type), then one live
+ * subscription, so it sees what every process wrote, in global order. A process's own privacy actions wait
  * until the subscription has passed their position (`caughtUp`) before they answer: the next
  * command, list or erasure in this process sees them. Other processes see them once their own
  * subscription passes the position (the store's commit notification, else its poll interval).
  *
- * Cost: starting it reads the event store once from the beginning (type check per event);
- * see the README (Privacy operations) for why this is the honest first step.
+ * Cost: starting it reads the privacy events of the whole log (the store filters by type);
+ * following it costs a type check per new event.
  */
 import { PRIVACY_EVENT_TYPES, type PrivacyReceipt, type PrivacyRefusalRule, type PrivacyRequestKind, type PrivacyRequestState } from '@crm/contracts';
 import { type EventStore, type Logger, openEvent, pause, type RecordedEvent } from '@crm/core';
@@ -64,6 +64,7 @@ export interface PrivacyIndex {
 }
 
 type PrivacyEvent = PrivacyRequestEvent | PrivacySubjectEvent;
+const PRIVACY_TYPES = [...PRIVACY_EVENT_TYPES];
 
 export function createPrivacyIndex(options: { eventStore: EventStore; logger: Logger; retryDelayMs?: number }): PrivacyIndex {
   const { eventStore } = options;
@@ -76,6 +77,8 @@ export function createPrivacyIndex(options: { eventStore: EventStore; logger: Lo
   const waiters = new Set<{ position: number; resolve: (reached: boolean) => void }>();
   let position = 0;
   let started: Promise<void> | undefined;
+  /** The last privacy event the first read applied: a failed start resumes after it. */
+  let caughtUpTo = 0;
   let following: Promise<void> = Promise.resolve();
 
   const subjectOf = (subjectId: string): SubjectPrivacySummary => {
@@ -155,18 +158,37 @@ export function createPrivacyIndex(options: { eventStore: EventStore; logger: Lo
     }
   }
 
-  async function follow(head: number, ready: () => void): Promise<void> {
-    if (head === 0) ready();
+  async function applyRecorded(recorded: RecordedEvent): Promise<void> {
+    // Withheld: the index never needs a personal value, so no key is touched.
+    const opened = await openEvent(recorded, 'withheld');
+    apply(opened as unknown as PrivacyEvent, recorded);
+  }
+
+  /**
+   * Reads the privacy events stored so far (the store filters by type: a long log of business
+   * events costs little), then follows every new event. No privacy event up to `head` can be
+   * missed: they were all committed before `head` was read, so an empty page after the last one
+   * read means there is none left; the subscription goes on from there.
+   */
+  async function catchUp(): Promise<void> {
+    const head = await eventStore.headPosition();
+    for (;;) {
+      const page = await eventStore.readAll({ after: caughtUpTo, types: PRIVACY_TYPES, limit: 1000 });
+      if (page.length === 0) break;
+      for (const recorded of page) {
+        await applyRecorded(recorded);
+        caughtUpTo = recorded.globalPosition;
+      }
+    }
+    advance(Math.max(head, caughtUpTo));
+  }
+
+  async function follow(): Promise<void> {
     while (!stopping.signal.aborted) {
       try {
         for await (const recorded of eventStore.subscribe({ after: position, signal: stopping.signal })) {
-          if (PRIVACY_EVENT_TYPES.has(recorded.type)) {
-            // Withheld: the index never needs a personal value, so no key is touched.
-            const opened = await openEvent(recorded, 'withheld');
-            apply(opened as unknown as PrivacyEvent, recorded);
-          }
+          if (PRIVACY_EVENT_TYPES.has(recorded.type)) await applyRecorded(recorded);
           advance(recorded.globalPosition);
-          if (position >= head) ready();
         }
       } catch (error) {
         if (stopping.signal.aborted) return;
@@ -179,13 +201,14 @@ export function createPrivacyIndex(options: { eventStore: EventStore; logger: Lo
   return {
     start() {
       started ??= (async () => {
-        const head = await eventStore.headPosition();
-        await new Promise<void>((resolve) => {
-          following = follow(head, resolve);
-          void following.then(resolve);
-        });
+        await catchUp();
+        following = follow();
         logger.info('privacy index ready', { position, requests: requests.size, subjects: subjects.size });
-      })();
+      })().catch((error: unknown) => {
+        // The next caller (a command's screen, a privacy action) tries again.
+        started = undefined;
+        throw error;
+      });
       return started;
     },
     caughtUp(target, timeoutMs = 10_000) {

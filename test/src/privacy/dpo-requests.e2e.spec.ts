@@ -358,6 +358,34 @@ describe('DPO requests, holds, erasure, suppression and restriction (embedded de
   });
 });
 
+describe('the privacy state after a restart', { timeout: 120_000 }, () => {
+  test('a new process reads requests, holds, restrictions and suppression entries back from the event store', async () => {
+    const first = await startCrmUnderTest();
+    const call = client(first);
+    const erasedId = (await first.command('RegisterCustomer', registerCustomer('Restarted'), ['sales-rep'])).body.subjectId as string;
+    const restrictedId = (await first.command('RegisterCustomer', { name: 'Kept', segment: 'consumer' }, ['sales-rep'])).body.subjectId as string;
+    const heldId = (await first.command('RegisterCustomer', { name: 'Held', segment: 'consumer' }, ['sales-rep'])).body.subjectId as string;
+    assert.equal((await call('POST', '/v1/privacy/requests', { kind: 'erasure', subjectId: erasedId, reason: REASON })).body.state, 'done');
+    assert.equal((await call('POST', '/v1/privacy/requests', { kind: 'restriction', subjectId: restrictedId, reason: REASON })).body.state, 'done');
+    const hold = await call('POST', '/v1/privacy/holds', { subjectId: heldId, legalBasis: 'AO §147', until: '2099-12-31', reason: REASON });
+    const open = await call('POST', '/v1/privacy/requests', { kind: 'access', subjectId: heldId, reason: REASON, carryOut: false });
+    await first.stop();
+
+    const second = await startCrmUnderTest({}, { dataDir: first.dataDir });
+    try {
+      const again = client(second);
+      assert.deepEqual((await again('GET', '/v1/privacy/requests')).body.items.map((r: Json) => r.requestId), [open.body.id]);
+      assert.deepEqual((await again('GET', `/v1/privacy/holds?subjectId=${heldId}&standing=true`)).body.items.map((h: Json) => h.holdId), [hold.body.holdId]);
+      assert.equal((await second.command('ReclassifyCustomer', { customerId: restrictedId, segment: 'enterprise' }, ['sales-rep'])).status, 409);
+      assert.equal((await second.command('RegisterCustomer', registerCustomer('Restarted'), ['sales-rep'])).status, 409);
+      const refused = await again('POST', '/v1/privacy/requests', { kind: 'erasure', subjectId: heldId, reason: REASON });
+      assert.equal(refused.body.refusal.rule, 'legal-hold');
+    } finally {
+      await second.dispose();
+    }
+  });
+});
+
 describe('crm privacy (the DPO command line)', { timeout: 120_000 }, () => {
   let crm: CrmUnderTest;
   before(async () => {

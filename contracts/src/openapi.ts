@@ -87,6 +87,11 @@ export function openApiDocument(serverUrl?: string): Record<string, unknown> {
         version: { type: 'integer', description: 'the stream version after the command' },
         position: { type: 'integer', description: 'global position of the last event written; use as minPosition for read-your-writes' },
         subjectId: { type: 'string', format: 'uuid', description: 'set when the command created a data subject' },
+        flags: {
+          type: 'array',
+          items: { type: 'string', enum: ['previously-erased'] },
+          description: 'previously-erased: an email or phone number matches a person who was erased (CRM_SUPPRESSION=flag, or a phone number alone)',
+        },
       },
       additionalProperties: true,
     },

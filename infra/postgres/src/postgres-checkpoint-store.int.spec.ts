@@ -6,6 +6,7 @@ import { checkpointStoreContract } from '../../../test/src/contracts/checkpoint-
 import { engineEnv, needs } from '../../../test/src/support/engines.ts';
 import { openPostgresCheckpointStore } from './postgres-checkpoint-store.ts';
 import { openPostgresEventStore } from './postgres-event-store.ts';
+import { EVENT_STORE_MIGRATIONS } from './event-store-schema.ts';
 import { testSchemas } from './test-schemas.ts';
 
 const url = engineEnv.postgresUrl ?? '';
@@ -38,7 +39,7 @@ describe('postgres checkpoint store', needs('postgres'), () => {
         );
         assert.deepEqual(rows, [
           { component: 'checkpoints', version: 1 },
-          { component: 'event-store', version: 1 },
+          { component: 'event-store', version: EVENT_STORE_MIGRATIONS.length },
         ]);
       } finally {
         await checkpoints.close();

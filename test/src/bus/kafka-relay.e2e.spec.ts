@@ -120,7 +120,7 @@ describe('relay to Kafka to a consumer group, through a relay kill -9 and a cons
       //    Kafka, then its checkpoint waits, and that is when it dies. (Appends wait too, briefly.)
       const first = current();
       await watch(
-        waitUntil(async () => first.lastPublished() >= 40 && (await head()) - first.lastPublished() >= 20, 120_000, () => `relay published up to ${first.lastPublished()}:\n${first.output()}`),
+        waitUntil(async () => first.lastPublished() >= 40 && (await head()) - first.lastPublished() >= 60, 120_000, () => `relay published up to ${first.lastPublished()}:\n${first.output()}`),
       );
       const lock = new Database(eventsFile);
       try {

@@ -55,12 +55,14 @@ export function createInProcessBus(options: InProcessBusOptions): InProcessBus {
   };
 
   const consumer: BusConsumer = {
-    async consume({ group, handle, handleBatch, onDeadLettered, maxBatchSize = 500, startAfter = 0, signal = new AbortController().signal }) {
+    async consume({ group, handle, handleBatch, onDeadLettered, maxBatchSize = 500, startAfter, signal = new AbortController().signal }) {
       if (activeGroups.has(group)) throw new ConsumerGroupBusy(`Consumer group ${group} already has a member in this process`);
       activeGroups.add(group);
       try {
         const checkpoint = groupCheckpointName(group);
-        const after = Math.max(await options.checkpoints.load(checkpoint), startAfter);
+        // A consumer that keeps its own position (a projector, beside its documents) is read from
+        // there: after a power loss its store may be behind the group's checkpoint, never ahead.
+        const after = startAfter ?? (await options.checkpoints.load(checkpoint));
         const deadLetter = (event: RecordedEvent, outcome: { attempts: number; errorKind: string }) => {
           const letter = {
             group,

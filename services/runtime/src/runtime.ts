@@ -85,7 +85,10 @@ function openBus(config: CrmConfig, eventStore: EventStore, checkpoints: Checkpo
 export function openReadStore(config: CrmConfig): ReadStore {
   const location = config.readStore;
   return location.kind === 'sqlite'
-    ? openSqliteReadStore({ path: location.path, durable: config.durable })
+    ? // Views are rebuilt from the events, and each keeps its position beside its documents (and
+      // restarts from there): no fsync per write. A power loss can cost the last writes, which
+      // the projector then applies again; a process crash costs nothing (WAL).
+      openSqliteReadStore({ path: location.path, durable: false })
     : openMongoReadStore({ url: location.url, database: location.database });
 }
 

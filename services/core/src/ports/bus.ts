@@ -33,8 +33,11 @@ export interface ConsumeOptions {
   /** Most events per `handleBatch` call. Default 500. */
   maxBatchSize?: number;
   /**
-   * Only events after this global position: a group that starts from a state built elsewhere
-   * (a rebuild from the event store) skips what that state already holds. Default 0.
+   * Only events after this global position: a consumer that keeps its own position beside
+   * its state (a projector) starts from there, and skips what a state built elsewhere (a
+   * rebuild from the event store) already holds. The in-process bus starts exactly there;
+   * Kafka resumes from the group's offsets and skips what is not after it. Default: the
+   * group's own checkpoint.
    */
   startAfter?: number;
   /** Ends consumption; the promise of `consume` resolves after the last handler finished. */

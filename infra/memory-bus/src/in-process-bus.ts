@@ -63,6 +63,11 @@ export function createInProcessBus(options: InProcessBusOptions): InProcessBus {
         // A consumer that keeps its own position (a projector, beside its documents) is read from
         // there: after a power loss its store may be behind the group's checkpoint, never ahead.
         const after = startAfter ?? (await options.checkpoints.load(checkpoint));
+        // Such a consumer's position is its own: storing the group's too would only cost a synchronous write per run.
+        const ownsPosition = startAfter !== undefined;
+        const passed = async (position: number) => {
+          if (!ownsPosition) await options.checkpoints.store(checkpoint, position);
+        };
         const deadLetter = (event: RecordedEvent, outcome: { attempts: number; errorKind: string }) => {
           const letter = {
             group,
@@ -93,7 +98,7 @@ export function createInProcessBus(options: InProcessBusOptions): InProcessBus {
           for await (const event of events) {
             // Not checkpointed: the next member of the group gets this event again.
             if (!(await handleOne(event))) return;
-            await options.checkpoints.store(checkpoint, event.globalPosition);
+            await passed(event.globalPosition);
           }
           return;
         }
@@ -110,7 +115,7 @@ export function createInProcessBus(options: InProcessBusOptions): InProcessBus {
               done++;
             }
           }
-          if (done > 0) await options.checkpoints.store(checkpoint, run[done - 1]!.globalPosition);
+          if (done > 0) await passed(run[done - 1]!.globalPosition);
           if (done < run.length) return;
         }
       } finally {

@@ -22,11 +22,12 @@ import { kafkaRelay } from './workloads/kafka-relay.ts';
 import { peerEmmett } from './workloads/peer-emmett.ts';
 import { rssSampler } from './workloads/rss.ts';
 import { pgStoreAppend } from './workloads/pg-store-append.ts';
+import { rebuildMillion } from './workloads/rebuild-million.ts';
 import { storeAppend } from './workloads/store-append.ts';
 import { subjectExport } from './workloads/subject-export.ts';
 import { viewRebuild } from './workloads/view-rebuild.ts';
 
-const WORKLOADS: Workload[] = [storeAppend, httpCommands, pgStoreAppend, kafkaRelay, viewRebuild, subjectExport, peerEmmett];
+const WORKLOADS: Workload[] = [storeAppend, httpCommands, pgStoreAppend, kafkaRelay, viewRebuild, rebuildMillion, subjectExport, peerEmmett];
 const RESULTS_DIR = fileURLToPath(new URL('../results/', import.meta.url));
 const PROFILES_DIR = fileURLToPath(new URL('../profiles/', import.meta.url));
 

@@ -119,8 +119,16 @@ export function startProjections(options: ProjectionsOptions): RunningProjection
     return live;
   }
 
+  /** Builds run one at a time: each holds a working set and the ids it wrote, and the process's memory is shared. */
+  let building: Promise<unknown> = Promise.resolve();
+  function build(view: ViewDefinition, g: Generation): Promise<AppliedPositions> {
+    const run = building.then(() => buildNow(view, g));
+    building = run.catch(() => undefined);
+    return run;
+  }
+
   /** Writes generation `g` from the event store, position 0 up to the head as it was at the start. */
-  async function build(view: ViewDefinition, g: Generation): Promise<AppliedPositions> {
+  async function buildNow(view: ViewDefinition, g: Generation): Promise<AppliedPositions> {
     await generations.drop(view, g); // a crashed earlier attempt at the same generation
     await generations.startBuilding(g);
     const projection = projectionOf(view, g, true);

@@ -42,6 +42,9 @@ export interface ViewProjection {
   ensureIndexes(): Promise<void>;
 }
 
+/** Most document keys a build remembers (about 100 bytes each) before it falls back to reading. */
+const WRITTEN_LIMIT = 250_000;
+
 /** `$in` lists per read: both read stores take up to 1,000 documents a page. */
 const READ_CHUNK = 1000;
 
@@ -61,8 +64,17 @@ export function createViewProjection(options: ViewProjectionOptions): ViewProjec
     return found;
   };
   const slotKey = (collection: string, id: string) => `${collection}\u0000${id}`;
-  /** Building: every document written so far (collection and id), so reads skip the ones that cannot exist. */
-  const written = options.building ? new Set<string>() : undefined;
+  /**
+   * Building: every document written so far (collection and id), so reads skip the ones that
+   * cannot exist. Past `WRITTEN_LIMIT` entries it is dropped and reads ask the store again,
+   * so a very large build keeps its memory bounded.
+   */
+  let written = options.building ? new Set<string>() : undefined;
+  const remember = (key: string) => {
+    if (!written) return;
+    written.add(key);
+    if (written.size > WRITTEN_LIMIT) written = undefined;
+  };
 
   /** Loads the stored form of every document not yet in `slots`. */
   async function load(slots: Map<string, Slot>, wanted: ReadonlyArray<{ collection: string; id: string }>): Promise<void> {
@@ -76,8 +88,9 @@ export function createViewProjection(options: ViewProjectionOptions): ViewProjec
     }
     for (const [collection, idSet] of missing) {
       // Building: a document this build never wrote does not exist; no need to ask the store.
-      const ids = written ? [...idSet].filter((id) => written.has(slotKey(collection, id))) : [...idSet];
-      if (written) for (const id of idSet) if (!written.has(slotKey(collection, id))) slots.set(slotKey(collection, id), { collection, id, stored: undefined, current: undefined });
+      const known = written;
+      const ids = known ? [...idSet].filter((id) => known.has(slotKey(collection, id))) : [...idSet];
+      if (known) for (const id of idSet) if (!known.has(slotKey(collection, id))) slots.set(slotKey(collection, id), { collection, id, stored: undefined, current: undefined });
       const found = new Map<string, Document>();
       for (let i = 0; i < ids.length; i += READ_CHUNK) {
         const chunk = ids.slice(i, i + READ_CHUNK);
@@ -198,11 +211,11 @@ export function createViewProjection(options: ViewProjectionOptions): ViewProjec
     }
     for (const [collection, documents] of upserts) {
       await readStore.upsert(collectionName(collection), documents);
-      if (written) for (const document of documents) written.add(slotKey(collection, document._id));
+      for (const document of documents) remember(slotKey(collection, document._id));
     }
     for (const [collection, ids] of deletes) {
       await readStore.delete(collectionName(collection), ids);
-      if (written) for (const id of ids) written.delete(slotKey(collection, id));
+      for (const id of ids) written?.delete(slotKey(collection, id));
     }
   }
 }

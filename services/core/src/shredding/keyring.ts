@@ -160,7 +160,10 @@ export class Keyring {
       wrapAad(wrapped.subjectId, wrapped.keyVersion),
     );
     if (!key || key.length !== KEY_BYTES) throw new SealBroken(`The wrapped key of subject ${wrapped.subjectId} failed authentication`);
-    return { subjectId: wrapped.subjectId, version: wrapped.keyVersion, key };
+    // A buffer of its own: a slice of Node's shared pool would keep a whole 8 KiB block alive per cached key.
+    const own = Buffer.allocUnsafeSlow(KEY_BYTES);
+    key.copy(own);
+    return { subjectId: wrapped.subjectId, version: wrapped.keyVersion, key: own };
   }
 
   private remember(key: SubjectKey): void {

@@ -7,4 +7,5 @@ export { httpCommands, httpConfig } from './workloads/http-commands.ts';
 export { pgStoreAppend, pgStoreAppendConfig, runRawScenario } from './workloads/pg-store-append.ts';
 export { kafkaRelay, kafkaRelayConfig } from './workloads/kafka-relay.ts';
 export { viewRebuild, viewRebuildConfig, runViewRebuild } from './workloads/view-rebuild.ts';
+export { forgetMe, forgetMeConfig } from './workloads/forget-me.ts';
 export { ensureEngines, stopStartedEngines, parseExports } from './engines.ts';

@@ -17,6 +17,7 @@ import { ensureEngines, stopStartedEngines } from './engines.ts';
 import { describeMachine, systemLoad } from './machine.ts';
 import { aggregate, type BenchReport, consoleTable, writeResults, type WorkloadResult } from './results.ts';
 import type { BenchOptions, Measurement, Workload } from './workload.ts';
+import { forgetMe } from './workloads/forget-me.ts';
 import { httpCommands } from './workloads/http-commands.ts';
 import { kafkaRelay } from './workloads/kafka-relay.ts';
 import { peerEmmett } from './workloads/peer-emmett.ts';
@@ -27,7 +28,7 @@ import { storeAppend } from './workloads/store-append.ts';
 import { subjectExport } from './workloads/subject-export.ts';
 import { viewRebuild } from './workloads/view-rebuild.ts';
 
-const WORKLOADS: Workload[] = [storeAppend, httpCommands, pgStoreAppend, kafkaRelay, viewRebuild, rebuildMillion, subjectExport, peerEmmett];
+const WORKLOADS: Workload[] = [storeAppend, httpCommands, pgStoreAppend, kafkaRelay, viewRebuild, rebuildMillion, subjectExport, forgetMe, peerEmmett];
 const RESULTS_DIR = fileURLToPath(new URL('../results/', import.meta.url));
 const PROFILES_DIR = fileURLToPath(new URL('../profiles/', import.meta.url));
 

@@ -1,6 +1,6 @@
 /**
- * The real engines (PostgreSQL, Kafka) some workloads need, on loopback. URLs come from
- * CRM_PG_URL / CRM_KAFKA_URL when set; otherwise `node infra/local/engines.mjs up <names>`
+ * The real engines (PostgreSQL, Kafka, FerretDB) some workloads need, on loopback. URLs come from
+ * CRM_PG_URL / CRM_KAFKA_URL / CRM_MONGO_URL when set; otherwise `node infra/local/engines.mjs up <names>`
  * brings up (or reuses) them and its `export` lines are parsed. An engine this process
  * started is stopped again by `stopStartedEngines` (`engines.mjs down <names>`); one that was
  * already running (someone else's) is never stopped.
@@ -9,11 +9,11 @@ import { execFile } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-export type EngineName = 'postgres' | 'kafka';
+export type EngineName = 'postgres' | 'kafka' | 'ferretdb';
 
 const ENGINES_SCRIPT = fileURLToPath(new URL('../../infra/local/engines.mjs', import.meta.url));
 const STATE_FILE = fileURLToPath(new URL('../../.cache/engines/state.json', import.meta.url));
-const VARIABLE: Record<EngineName, string> = { postgres: 'CRM_PG_URL', kafka: 'CRM_KAFKA_URL' };
+const VARIABLE: Record<EngineName, string> = { postgres: 'CRM_PG_URL', kafka: 'CRM_KAFKA_URL', ferretdb: 'CRM_MONGO_URL' };
 
 /** Engines this process started, to stop at the end. */
 const started = new Set<EngineName>();

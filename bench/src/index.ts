@@ -7,5 +7,7 @@ export { httpCommands, httpConfig } from './workloads/http-commands.ts';
 export { pgStoreAppend, pgStoreAppendConfig, runRawScenario } from './workloads/pg-store-append.ts';
 export { kafkaRelay, kafkaRelayConfig } from './workloads/kafka-relay.ts';
 export { viewRebuild, viewRebuildConfig, runViewRebuild } from './workloads/view-rebuild.ts';
+export { viewFreshness, viewFreshnessConfig } from './workloads/view-freshness.ts';
+export { viewQuery, viewQueryConfig } from './workloads/view-query.ts';
 export { forgetMe, forgetMeConfig } from './workloads/forget-me.ts';
 export { ensureEngines, stopStartedEngines, parseExports } from './engines.ts';

@@ -26,9 +26,11 @@ import { pgStoreAppend } from './workloads/pg-store-append.ts';
 import { rebuildMillion } from './workloads/rebuild-million.ts';
 import { storeAppend } from './workloads/store-append.ts';
 import { subjectExport } from './workloads/subject-export.ts';
+import { viewFreshness } from './workloads/view-freshness.ts';
+import { viewQuery } from './workloads/view-query.ts';
 import { viewRebuild } from './workloads/view-rebuild.ts';
 
-const WORKLOADS: Workload[] = [storeAppend, httpCommands, pgStoreAppend, kafkaRelay, viewRebuild, rebuildMillion, subjectExport, forgetMe, peerEmmett];
+const WORKLOADS: Workload[] = [storeAppend, httpCommands, pgStoreAppend, kafkaRelay, viewRebuild, rebuildMillion, viewFreshness, viewQuery, subjectExport, forgetMe, peerEmmett];
 const RESULTS_DIR = fileURLToPath(new URL('../results/', import.meta.url));
 const PROFILES_DIR = fileURLToPath(new URL('../profiles/', import.meta.url));
 

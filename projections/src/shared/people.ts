@@ -55,6 +55,9 @@ export function peopleCollections(names: PeopleCollections, roles: PeopleRoles):
         { name: 'phone_blind', keys: [['_blind.phone', 1]] },
         { name: 'owner', keys: [['accountOwnerId', 1]] },
         { name: 'segment_stage', keys: [['segment', 1], ['lifecycleStage', 1]] },
+        // Pages of a segment, newest first (the commonest list in both departments).
+        { name: 'segment_registered', keys: [['segment', 1], ['registeredAt', -1]] },
+        { name: 'registered', keys: [['registeredAt', -1]] },
       ],
       // A person customer is their own subject; an organisation has none, only an account owner.
       erasure: { links: ['subjectId', 'accountOwnerId'], own: 'delete' },

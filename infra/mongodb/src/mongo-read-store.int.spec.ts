@@ -42,6 +42,16 @@ describe('MongoDB read store', needs('ferretdb'), () => {
     }
   }
 
+  it('upserts a batch of many chunks (a projector run) in order: the later of two documents with one _id wins across chunks', () =>
+    withStore(open(), async (store) => {
+      const documents = Array.from({ length: 450 }, (_, i) => ({ _id: `d${String(i).padStart(4, '0')}`, n: i }));
+      // The same _id twice in one batch: the later one wins, across chunk boundaries too.
+      await store.upsert('big_batch', [...documents, { _id: 'd0000', n: -1 }]);
+      assert.equal(await store.count('big_batch'), 450);
+      assert.equal((await store.get('big_batch', 'd0000'))?.n, -1);
+      assert.equal((await store.get('big_batch', 'd0449'))?.n, 449);
+    }));
+
   it('sends pipelines FerretDB 1.x computes right unchanged, and they agree with the split plan', () =>
     withStore(open({ aggregation: 'native' }), async (native) => {
       await native.upsert('deals', DEALS);

@@ -39,6 +39,8 @@ export interface MongoReadStoreOptions {
 }
 
 const DATABASE_PATTERN = /^[A-Za-z0-9_-]{1,63}$/;
+/** Upserts per bulkWrite (see `upsert`). */
+const UPSERT_CHUNK = 50;
 const DELETE_CHUNK = 1000;
 const NAMESPACE_NOT_FOUND = 26;
 const DUPLICATE_KEY = 11000;
@@ -110,14 +112,19 @@ export function openMongoReadStore(options: MongoReadStoreOptions): ReadStore {
       const operations: AnyBulkWriteOperation<StoredDocument>[] = rows.map((row) => ({
         replaceOne: { filter: { _id: row.id }, replacement: JSON.parse(row.json) as StoredDocument, upsert: true },
       }));
+      // In chunks: FerretDB 1.24 holds one of its (100) SQLite connections per update of a
+      // bulkWrite until the whole command returns, so a bulkWrite of about 100 upserts waits for
+      // a connection it holds itself and the database hangs. Ordered, so a batch applies in
+      // order (the last of two documents with one _id wins). Not atomic: without transactions,
+      // documents before a refused one stay written; upserts are idempotent, so a projector
+      // simply retries the batch.
+      let offset = 0;
       try {
-        // Ordered, so a batch applies in order (the last of two documents with one _id wins).
-        // Not atomic: without transactions, documents before a refused one stay written.
-        // Upserts are idempotent, so a projector simply retries the batch.
-        await target.bulkWrite(operations, { ordered: true });
+        for (; offset < operations.length; offset += UPSERT_CHUNK) await target.bulkWrite(operations.slice(offset, offset + UPSERT_CHUNK), { ordered: true });
       } catch (error) {
         if (!isDuplicateKey(error)) throw error;
-        const failedAt = firstWriteErrorIndex(error);
+        const inChunk = firstWriteErrorIndex(error);
+        const failedAt = inChunk === undefined ? undefined : offset + inChunk;
         const offending = failedAt === undefined ? undefined : (JSON.parse(rows[failedAt]?.json ?? 'null') as StoredDocument | null);
         throw new UniqueIndexViolation(name, await violatedIndex(target, error, offending ?? undefined));
       }

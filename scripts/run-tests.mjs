@@ -68,7 +68,9 @@ let status = 1;
 try {
   const result = spawnSync(
     process.execPath,
-    ['--import', 'tsx', '--test', '--test-reporter=spec', '--test-concurrency=2', ...files],
+    // --test-force-exit: a spec file whose tests are done ends, even if a client it used (a Kafka consumer,
+    // a pool) left a handle open: the suite must never hang on a leak.
+    ['--import', 'tsx', '--test', '--test-force-exit', '--test-reporter=spec', '--test-concurrency=2', ...files],
     { cwd: root, stdio: 'inherit', env },
   );
   status = result.status ?? 1;

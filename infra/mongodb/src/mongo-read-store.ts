@@ -39,8 +39,11 @@ export interface MongoReadStoreOptions {
 }
 
 const DATABASE_PATTERN = /^[A-Za-z0-9_-]{1,63}$/;
-/** Upserts per bulkWrite (see `upsert`). */
-const UPSERT_CHUNK = 50;
+/**
+ * Upserts per bulkWrite (see `upsert`): small enough that the views' concurrent writers (one
+ * per view, a few more for privacy) never hold FerretDB's 100 connections per database at once.
+ */
+const UPSERT_CHUNK = 16;
 const DELETE_CHUNK = 1000;
 const NAMESPACE_NOT_FOUND = 26;
 const DUPLICATE_KEY = 11000;
@@ -114,7 +117,7 @@ export function openMongoReadStore(options: MongoReadStoreOptions): ReadStore {
       }));
       // In chunks: FerretDB 1.24 holds one of its (100) SQLite connections per update of a
       // bulkWrite until the whole command returns, so a bulkWrite of about 100 upserts waits for
-      // a connection it holds itself and the database hangs. Ordered, so a batch applies in
+      // a connection it holds itself and the database hangs; several concurrent ones hang it sooner. Ordered, so a batch applies in
       // order (the last of two documents with one _id wins). Not atomic: without transactions,
       // documents before a refused one stay written; upserts are idempotent, so a projector
       // simply retries the batch.

@@ -121,7 +121,7 @@ export function markdown(report: BenchReport): string {
   for (const w of report.workloads) {
     const [header, ...rows] = tableRows(w);
     out.push(`## ${w.name}`, '', w.title, '', `Parameters: \`${JSON.stringify(w.parameters)}\``, '');
-    if (w.peakRssMiB !== undefined) out.push(`Peak RSS of the bench process over the workload: ${w.peakRssMiB.toFixed(0)} MiB (sampled every 100 ms; where the CRM runs in a child process — http-commands, view-freshness — this is the load generator's).`, '');
+    if (w.peakRssMiB !== undefined) out.push(`Peak RSS of the bench process over the workload: ${w.peakRssMiB.toFixed(0)} MiB (sampled every 100 ms; where the CRM runs in a child process — http-commands — this is the load generator's).`, '');
     if (chartSvg(w)) out.push(`![${w.name}](${stampOf(report)}/${w.name}.svg)`, '');
     if (w.load) out.push(`Machine load (1-min load average / CPU pressure avg10 %): before ${loadText(w.load.before)}, after ${loadText(w.load.after)}.`, '');
     out.push(`| ${header!.join(' | ')} |`, `|${header!.map((_, i) => (i === 0 ? '---' : '--:')).join('|')}|`);

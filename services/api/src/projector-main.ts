@@ -1,6 +1,6 @@
 import { createLogger } from '@crm/core';
 import { startProjections } from '@crm/projector';
-import { ConfigError, loadConfig, openRuntime } from '@crm/runtime';
+import { ConfigError, loadConfig, openRuntime, projectorGroupPrefix } from '@crm/runtime';
 
 /**
  * The view projectors as their own process (with CRM_PROJECTOR=off in the API processes):
@@ -24,6 +24,7 @@ async function main(): Promise<void> {
     logger,
     retireAfterMs: config.viewRetireAfterMs,
     rebuildBatchSize: config.viewRebuildBatchSize,
+    groupPrefix: projectorGroupPrefix(config),
   });
   const stop = async (signal: string) => {
     logger.info('stopping', { signal });

@@ -30,6 +30,12 @@ export interface ProjectionsOptions {
   logger: Logger;
   /** Events per read of the event store while rebuilding. Default 2,000. */
   rebuildBatchSize?: number;
+  /**
+   * Names the consumer groups: `<prefix>:<view generation>`. On a broker that several CRMs
+   * share, each needs its own (the runtime uses the topic), or their projectors would join one
+   * group and take each other's partitions. Default `projector`.
+   */
+  groupPrefix?: string;
   /** How long a replaced generation stays readable after the switch. Default 30 s. */
   retireAfterMs?: number;
 }
@@ -47,7 +53,7 @@ export interface RunningProjections {
 }
 
 /** The consumer group of one generation of a view. */
-export const projectorGroup = (g: Generation): string => `projector:${generationId(g)}`;
+export const projectorGroup = (g: Generation, prefix = 'projector'): string => `${prefix}:${generationId(g)}`;
 
 interface Live {
   generation: Generation;
@@ -98,7 +104,7 @@ export function startProjections(options: ProjectionsOptions): RunningProjection
     const live: Live = { generation: g, applied, watermark$, controller, done: Promise.resolve() };
     live.done = consumer
       .consume({
-        group: projectorGroup(g),
+        group: projectorGroup(g, options.groupPrefix),
         startAfter: applied.watermark,
         signal: AbortSignal.any([controller.signal, stopping.signal]),
         handleBatch: async (events) => {

@@ -198,6 +198,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): CrmConfig {
   };
 }
 
+/** The prefix of the projectors' consumer groups: per topic, so CRMs sharing a broker never share a group. */
+export function projectorGroupPrefix(config: Pick<CrmConfig, 'bus'>): string {
+  return config.bus.kind === 'kafka' ? `projector:${config.bus.topic}` : 'projector';
+}
+
 /** Where a store lives, for logs and banners: never a password. */
 export function describeLocation(location: EventStoreLocation | KeyStoreLocation | BusLocation | ReadStoreLocation): string {
   if (location.kind === 'sqlite') return location.path;

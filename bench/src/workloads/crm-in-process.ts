@@ -5,11 +5,15 @@
  * watch `projections.progress$` and use `runtime.commands` directly, besides the HTTP API.
  */
 import { randomBytes } from 'node:crypto';
+import { parseKafkaUrl } from '@crm/kafka';
+import kafkajs from 'kafkajs';
+import { MongoClient } from 'mongodb';
 import type { Role } from '@crm/contracts';
 import { createLogger, type ReadStore } from '@crm/core';
 import { mintDevToken, type RunningCrm, startCrm } from '@crm/api';
 import { loadConfig, openRuntime } from '@crm/runtime';
 import { SEGMENTS } from '@crm/contracts';
+import { dropSchema, freshSchema } from './pg.ts';
 
 export interface InProcessCrm extends RunningCrm {
   /** A bearer token (cached) for these roles. */
@@ -126,3 +130,76 @@ export function chunkedUpserts(store: ReadStore, size: number): ReadStore {
   };
 }
 
+
+/** A CRM configuration on the real engines, with the URLs it uses and the clean-up of what it made. */
+export interface EngineCrmSetup {
+  env: Record<string, string>;
+  urls: { pg: string; kafka: string; mongo: string };
+  wrapReadStore(store: ReadStore): ReadStore;
+  cleanUp(): Promise<void>;
+}
+
+/**
+ * PostgreSQL event and key stores (fresh schemas), a fresh Kafka topic and a fresh MongoDB
+ * (FerretDB) database, from CRM_PG_URL, CRM_KAFKA_URL and CRM_MONGO_URL; `label` names them.
+ * The clean-up drops all three and reports every part that failed.
+ */
+export function engineCrmSetup(label: string, ferretDbUpsertChunk: number): EngineCrmSetup {
+  const pg = process.env.CRM_PG_URL;
+  const kafka = process.env.CRM_KAFKA_URL;
+  const mongo = process.env.CRM_MONGO_URL;
+  if (!pg || !kafka || !mongo) throw new Error('CRM_PG_URL, CRM_KAFKA_URL and CRM_MONGO_URL must be set (main.ts brings the engines up when they are missing)');
+  const eventsSchema = freshSchema(`${label}_events`);
+  const keysSchema = freshSchema(`${label}_keys`);
+  const topic = `crm-bench-${label}-${randomBytes(4).toString('hex')}`;
+  const database = `crm_bench_${label}_${randomBytes(5).toString('hex')}`;
+  return {
+    env: {
+      CRM_EVENT_STORE: pg,
+      CRM_EVENT_STORE_SCHEMA: eventsSchema,
+      CRM_KEY_STORE: pg,
+      CRM_KEY_STORE_SCHEMA: keysSchema,
+      CRM_BUS: kafka,
+      CRM_KAFKA_TOPIC: topic,
+      CRM_READ_STORE: mongo,
+      CRM_READ_STORE_DB: database,
+    },
+    urls: { pg, kafka, mongo },
+    // FerretDB 1.24 deadlocks on a bulkWrite of ~100 upserts (see chunkedUpserts); MongoDB does not.
+    wrapReadStore: (store) => chunkedUpserts(store, ferretDbUpsertChunk),
+    async cleanUp() {
+      const problems: string[] = [];
+      const attempt = async (what: string, work: () => Promise<unknown>) => {
+        try {
+          await work();
+        } catch (error) {
+          problems.push(`${what}: ${error instanceof Error ? error.message : String(error)}`);
+        }
+      };
+      await attempt('drop schemas', async () => {
+        await dropSchema(pg, eventsSchema);
+        await dropSchema(pg, keysSchema);
+      });
+      await attempt('delete topics', async () => {
+        const admin = new kafkajs.Kafka({ clientId: 'crm-bench-admin', brokers: parseKafkaUrl(kafka), logLevel: kafkajs.logLevel.NOTHING }).admin();
+        await admin.connect();
+        try {
+          const existing = new Set(await admin.listTopics());
+          const doomed = [topic, `${topic}.dlq`].filter((t) => existing.has(t));
+          if (doomed.length) await admin.deleteTopics({ topics: doomed, timeout: 30_000 });
+        } finally {
+          await admin.disconnect();
+        }
+      });
+      await attempt('drop database', async () => {
+        const client = new MongoClient(mongo, { serverSelectionTimeoutMS: 5000 });
+        try {
+          await client.db(database).dropDatabase();
+        } finally {
+          await client.close();
+        }
+      });
+      if (problems.length) throw new Error(`clean-up after ${topic}: ${problems.join('; ')}`);
+    },
+  };
+}

@@ -22,13 +22,10 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseKafkaUrl } from '@crm/kafka';
-import kafkajs from 'kafkajs';
-import { MongoClient } from 'mongodb';
 import { percentileOfSorted, sorted } from '../stats.ts';
 import type { BenchOptions, Measurement, Workload } from '../workload.ts';
-import { benchKeys, chunkedUpserts, type InProcessCrm, startInProcessCrm } from './crm-in-process.ts';
-import { dropSchema, freshSchema, redactUrl } from './pg.ts';
+import { benchKeys, engineCrmSetup, type InProcessCrm, startInProcessCrm } from './crm-in-process.ts';
+import { redactUrl } from './pg.ts';
 
 export type ForgetSetup = 'embedded' | 'pg+kafka+mongodb';
 
@@ -86,62 +83,7 @@ function embeddedSetup(): Setup {
 }
 
 function enginesSetup(config: ForgetMeConfig): Setup {
-  const pgUrl = process.env.CRM_PG_URL;
-  const kafkaUrl = process.env.CRM_KAFKA_URL;
-  const mongoUrl = process.env.CRM_MONGO_URL;
-  if (!pgUrl || !kafkaUrl || !mongoUrl) throw new Error('CRM_PG_URL, CRM_KAFKA_URL and CRM_MONGO_URL must be set (main.ts brings the engines up when they are missing)');
-  const eventsSchema = freshSchema('forget_events');
-  const keysSchema = freshSchema('forget_keys');
-  const topic = `crm-bench-forget-${randomBytes(4).toString('hex')}`;
-  const database = `crm_bench_forget_${randomBytes(5).toString('hex')}`;
-  return {
-    env: {
-      CRM_EVENT_STORE: pgUrl,
-      CRM_EVENT_STORE_SCHEMA: eventsSchema,
-      CRM_KEY_STORE: pgUrl,
-      CRM_KEY_STORE_SCHEMA: keysSchema,
-      CRM_BUS: kafkaUrl,
-      CRM_KAFKA_TOPIC: topic,
-      CRM_READ_STORE: mongoUrl,
-      CRM_READ_STORE_DB: database,
-    },
-    // FerretDB 1.24 deadlocks on a bulkWrite of ~100 upserts (see chunkedUpserts); MongoDB does not.
-    wrapReadStore: (store) => chunkedUpserts(store, config.ferretDbUpsertChunk),
-    async cleanUp() {
-      const problems: string[] = [];
-      const attempt = async (what: string, work: () => Promise<unknown>) => {
-        try {
-          await work();
-        } catch (error) {
-          problems.push(`${what}: ${error instanceof Error ? error.message : String(error)}`);
-        }
-      };
-      await attempt('drop schemas', async () => {
-        await dropSchema(pgUrl, eventsSchema);
-        await dropSchema(pgUrl, keysSchema);
-      });
-      await attempt('delete topics', async () => {
-        const admin = new kafkajs.Kafka({ clientId: 'crm-bench-admin', brokers: parseKafkaUrl(kafkaUrl), logLevel: kafkajs.logLevel.NOTHING }).admin();
-        await admin.connect();
-        try {
-          const existing = new Set(await admin.listTopics());
-          const doomed = [topic, `${topic}.dlq`].filter((t) => existing.has(t));
-          if (doomed.length) await admin.deleteTopics({ topics: doomed, timeout: 30_000 });
-        } finally {
-          await admin.disconnect();
-        }
-      });
-      await attempt('drop database', async () => {
-        const client = new MongoClient(mongoUrl, { serverSelectionTimeoutMS: 5000 });
-        try {
-          await client.db(database).dropDatabase();
-        } finally {
-          await client.close();
-        }
-      });
-      if (problems.length) throw new Error(`clean-up after ${topic}: ${problems.join('; ')}`);
-    },
-  };
+  return engineCrmSetup('forget', config.ferretDbUpsertChunk);
 }
 
 /** One subject's history through the command service: the customer stream, each case and each deal written side by side. */

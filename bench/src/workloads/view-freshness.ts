@@ -17,17 +17,14 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseKafkaUrl } from '@crm/kafka';
-import kafkajs from 'kafkajs';
-import { MongoClient } from 'mongodb';
 import { enginePid, processCpuSeconds, processTreeCpuSeconds } from '../engines.ts';
 import { type HttpAnswer, keepAliveClient } from '../http/keep-alive-client.ts';
 import { startProfile } from '../profiler.ts';
 import { percentileOfSorted, sorted } from '../stats.ts';
 import type { BenchOptions, Measurement, Workload } from '../workload.ts';
-import { benchCustomerBody, benchKeys, chunkedUpserts, type InProcessCrm, runConcurrently, startInProcessCrm } from './crm-in-process.ts';
+import { benchCustomerBody, benchKeys, engineCrmSetup, type InProcessCrm, runConcurrently, startInProcessCrm } from './crm-in-process.ts';
 import { changeCustomerDetailsBody } from './http-commands.ts';
-import { dropSchema, freshSchema, redactUrl } from './pg.ts';
+import { redactUrl } from './pg.ts';
 
 export type FreshnessSetup = 'embedded' | 'pg+kafka+mongodb';
 
@@ -114,63 +111,11 @@ function embeddedSetup(): Setup {
 }
 
 function enginesSetup(): Setup {
-  const pgUrl = process.env.CRM_PG_URL;
-  const kafkaUrl = process.env.CRM_KAFKA_URL;
-  const mongoUrl = process.env.CRM_MONGO_URL;
-  if (!pgUrl || !kafkaUrl || !mongoUrl) throw new Error('CRM_PG_URL, CRM_KAFKA_URL and CRM_MONGO_URL must be set (main.ts brings the engines up when they are missing)');
-  const eventsSchema = freshSchema('fresh_events');
-  const keysSchema = freshSchema('fresh_keys');
-  const topic = `crm-bench-fresh-${randomBytes(4).toString('hex')}`;
-  const database = `crm_bench_fresh_${randomBytes(5).toString('hex')}`;
-  const pids = { pg: enginePid('postgres', pgUrl), kafka: enginePid('kafka', kafkaUrl), ferretdb: enginePid('ferretdb', mongoUrl) };
+  const engines = engineCrmSetup('fresh', FERRETDB_UPSERT_CHUNK);
+  const pids = { pg: enginePid('postgres', engines.urls.pg), kafka: enginePid('kafka', engines.urls.kafka), ferretdb: enginePid('ferretdb', engines.urls.mongo) };
   return {
-    env: {
-      CRM_EVENT_STORE: pgUrl,
-      CRM_EVENT_STORE_SCHEMA: eventsSchema,
-      CRM_KEY_STORE: pgUrl,
-      CRM_KEY_STORE_SCHEMA: keysSchema,
-      CRM_BUS: kafkaUrl,
-      CRM_KAFKA_TOPIC: topic,
-      CRM_READ_STORE: mongoUrl,
-      CRM_READ_STORE_DB: database,
-    },
-    // FerretDB 1.24 deadlocks on a bulkWrite of ~100 upserts (see chunkedUpserts); MongoDB does not.
-    wrapReadStore: (store) => chunkedUpserts(store, FERRETDB_UPSERT_CHUNK),
+    ...engines,
     engineCpu: () => ({ pg: processTreeCpuSeconds(pids.pg), broker: processCpuSeconds(pids.kafka), ferretdb: processCpuSeconds(pids.ferretdb) }),
-    async cleanUp() {
-      const problems: string[] = [];
-      const attempt = async (what: string, work: () => Promise<unknown>) => {
-        try {
-          await work();
-        } catch (error) {
-          problems.push(`${what}: ${error instanceof Error ? error.message : String(error)}`);
-        }
-      };
-      await attempt('drop schemas', async () => {
-        await dropSchema(pgUrl, eventsSchema);
-        await dropSchema(pgUrl, keysSchema);
-      });
-      await attempt('delete topics', async () => {
-        const admin = new kafkajs.Kafka({ clientId: 'crm-bench-admin', brokers: parseKafkaUrl(kafkaUrl), logLevel: kafkajs.logLevel.NOTHING }).admin();
-        await admin.connect();
-        try {
-          const existing = new Set(await admin.listTopics());
-          const doomed = [topic, `${topic}.dlq`].filter((t) => existing.has(t));
-          if (doomed.length) await admin.deleteTopics({ topics: doomed, timeout: 30_000 });
-        } finally {
-          await admin.disconnect();
-        }
-      });
-      await attempt('drop database', async () => {
-        const client = new MongoClient(mongoUrl, { serverSelectionTimeoutMS: 5000 });
-        try {
-          await client.db(database).dropDatabase();
-        } finally {
-          await client.close();
-        }
-      });
-      if (problems.length) throw new Error(`clean-up after ${topic}: ${problems.join('; ')}`);
-    },
   };
 }
 

@@ -199,14 +199,14 @@ export function createViewProjection(options: ViewProjectionOptions): ViewProjec
       }
       let document = slot.current._id === slot.id ? slot.current : { ...slot.current, _id: slot.id };
       // A late or replayed event of a person already forgotten: the erasure rule applies on write too.
-      const definitionOf = definition(slot.collection);
-      const scrubbed = await scrubForErasedOwner(keyring, definitionOf, document);
+      const place = definition(slot.collection);
+      const scrubbed = await scrubForErasedOwner(keyring, place, document);
       if (scrubbed === 'delete') {
         if (slot.stored !== undefined) (deletes.get(slot.collection) ?? deletes.set(slot.collection, []).get(slot.collection)!).push(slot.id);
         continue;
       }
       document = scrubbed;
-      const sealed = await sealDocument(keyring, { view: view.name, collection: definition(slot.collection) }, document, options.blindIndex);
+      const sealed = await sealDocument(keyring, { view: view.name, collection: place }, document, options.blindIndex);
       (upserts.get(slot.collection) ?? upserts.set(slot.collection, []).get(slot.collection)!).push(sealed);
     }
     for (const [collection, documents] of upserts) {

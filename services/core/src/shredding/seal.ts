@@ -27,18 +27,15 @@ const FORMAT_V1 = 1;
 const HEADER_BYTES = 1 + 16 + 4 + NONCE_BYTES;
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-// A subject's key id bytes, computed once per subject rather than once per value.
-const keyIdBytes = new Map<string, Buffer>();
-
-function uuidBytes(uuid: string): Buffer {
-  let bytes = keyIdBytes.get(uuid);
-  if (!bytes) {
-    if (!UUID.test(uuid)) throw new TypeError('subject ids must be UUIDs');
-    bytes = Buffer.from(uuid.replace(/-/g, ''), 'hex');
-    if (keyIdBytes.size >= 100_000) keyIdBytes.clear();
-    keyIdBytes.set(uuid, bytes);
-  }
-  return bytes;
+/**
+ * A subject id as the 16 bytes of the header, in hex. Written into and compared with the
+ * header in place: no buffer per subject (a small Buffer is a slice of Node's shared 8 KiB
+ * pool, so a cache of them kept a whole pool block alive per subject: 113 MiB for 53,000
+ * subjects during a rebuild).
+ */
+function keyIdHex(uuid: string): string {
+  if (!UUID.test(uuid)) throw new TypeError('subject ids must be UUIDs');
+  return uuid.replace(/-/g, '').toLowerCase();
 }
 
 /** Binds the ciphertext to its header, its event, its subject and its exact field set. */
@@ -49,7 +46,7 @@ function associatedData(header: Buffer, eventId: string, subjectId: string, path
 export function sealValue(key: SubjectKey, eventId: string, paths: readonly string[], plaintext: Buffer): string {
   const header = Buffer.alloc(HEADER_BYTES);
   header.writeUInt8(FORMAT_V1, 0);
-  uuidBytes(key.subjectId).copy(header, 1);
+  header.write(keyIdHex(key.subjectId), 1, 16, 'hex');
   header.writeUInt32BE(key.version, 17);
   const nonce = freshNonce();
   nonce.copy(header, 21);
@@ -62,7 +59,7 @@ export function openValue(key: SubjectKey, eventId: string, sealed: SealedValue)
   const bytes = Buffer.from(sealed.value, 'base64url');
   if (bytes.length <= HEADER_BYTES || bytes.readUInt8(0) !== FORMAT_V1) return undefined;
   const header = bytes.subarray(0, HEADER_BYTES);
-  if (!header.subarray(1, 17).equals(uuidBytes(sealed.subjectId)) || header.readUInt32BE(17) !== key.version) return undefined;
+  if (header.toString('hex', 1, 17) !== keyIdHex(sealed.subjectId) || header.readUInt32BE(17) !== key.version) return undefined;
   return gcmDecrypt(key.key, header.subarray(21), bytes.subarray(HEADER_BYTES), associatedData(header, eventId, sealed.subjectId, sealed.paths));
 }
 

@@ -49,7 +49,7 @@ async function demo(args: string[]): Promise<void> {
 
 async function keys(args: string[]): Promise<void> {
   const config = loadConfig();
-  const keyStore = openKeyStore(config);
+  const keyStore = await openKeyStore(config);
   await keyStore.ready;
   try {
     if (args[0] === 'rotate-master-key') {

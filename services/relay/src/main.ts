@@ -30,8 +30,8 @@ async function main(): Promise<void> {
       stopping.abort();
     });
   }
-  const eventStore = openEventStore(config);
-  const checkpoints = openCheckpoints(config);
+  const eventStore = await openEventStore(config);
+  const checkpoints = await openCheckpoints(config);
   await Promise.all([eventStore.ready, checkpoints.ready]);
   const publisher = createKafkaPublisher({ brokers, clientId: bus.clientId, topic: bus.topic, partitions: bus.partitions, replicationFactor: bus.replicationFactor, logger });
   try {

@@ -1,6 +1,6 @@
 import { createLogger } from '@crm/core';
-import { startProjections } from '@crm/projector';
-import { ConfigError, loadConfig, openRuntime, projectorGroupPrefix } from '@crm/runtime';
+import { ConfigError, loadConfig, openRuntime } from '@crm/runtime';
+import { startProjectorsFor } from './projectors.ts';
 
 /**
  * The view projectors as their own process (with CRM_PROJECTOR=off in the API processes):
@@ -14,18 +14,7 @@ async function main(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger({ level: config.logLevel });
   const runtime = await openRuntime(config, logger);
-  const projections = startProjections({
-    views: runtime.views,
-    readStore: runtime.readStore,
-    eventStore: runtime.eventStore,
-    consumer: runtime.bus.consumer,
-    keyring: runtime.keyring,
-    viewKeys: runtime.viewKeys,
-    logger,
-    retireAfterMs: config.viewRetireAfterMs,
-    rebuildBatchSize: config.viewRebuildBatchSize,
-    groupPrefix: projectorGroupPrefix(config),
-  });
+  const projections = startProjectorsFor(runtime, config, logger);
   const stop = async (signal: string) => {
     logger.info('stopping', { signal });
     await projections.stop();

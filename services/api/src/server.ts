@@ -1,10 +1,11 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createStoredViewReader, type RunningProjections, startProjections, type ViewReader } from '@crm/projector';
+import { createStoredViewReader, type RunningProjections, type ViewReader } from '@crm/projector';
 import { runRelay } from '@crm/relay';
-import { type CrmConfig, type CrmRuntime, openRuntime, projectorGroupPrefix } from '@crm/runtime';
+import { type CrmConfig, type CrmRuntime, openRuntime } from '@crm/runtime';
 import type { PrivacyService } from '@crm/privacy';
 import { createApp } from './http/app.ts';
+import { startProjectorsFor } from './projectors.ts';
 import { createPrivacyServiceFor, type PrivacyServiceSettings } from './privacy-service.ts';
 import { createRetentionFor, type RetentionSettings, startRetentionFor } from './retention.ts';
 import type { RetentionScheduler } from '@crm/privacy';
@@ -43,7 +44,7 @@ export async function startCrm(config: CrmConfig, runtime?: CrmRuntime, options:
       : undefined;
   const projections =
     config.projector === 'inline'
-      ? startProjections({ views: rt.views, readStore: rt.readStore, eventStore: rt.eventStore, consumer: rt.bus.consumer, keyring: rt.keyring, viewKeys: rt.viewKeys, logger: rt.logger, retireAfterMs: config.viewRetireAfterMs, rebuildBatchSize: config.viewRebuildBatchSize, groupPrefix: projectorGroupPrefix(config) })
+      ? startProjectorsFor(rt, config)
       : undefined;
   projections?.ready.catch((error: unknown) => rt.logger.error('views could not start', { error: error instanceof Error ? error.name : 'unknown' }));
   const reader = projections?.reader ?? createStoredViewReader({ views: rt.views, readStore: rt.readStore, keyring: rt.keyring, viewKeys: rt.viewKeys });

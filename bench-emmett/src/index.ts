@@ -6,9 +6,8 @@
  *
  * Emmett's tables have fixed, unqualified names (`emt_messages`, `emt_streams`, …), so every
  * opened store gets a database of its own (`createDatabase`), dropped again on close.
- * Emmett's SQLite store is not here: see bench/README.md (it needs the `sqlite3` native module,
- * whose install downloads a prebuilt binary, and its only current release declares a peer
- * on an Emmett version the registry does not have).
+ * Emmett's SQLite store is not here but in bench-emmett-sqlite/ (emmett-sqlite 0.38.5 peers on
+ * Emmett 0.38.5, and its latest release on an Emmett 0.42.4 the registry does not have).
  */
 import { dumbo, endAllPools, sql, type Dumbo } from '@event-driven-io/dumbo';
 import { isExpectedVersionConflictError } from '@event-driven-io/emmett';

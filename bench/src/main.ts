@@ -14,13 +14,14 @@ import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { ensureEngines, stopStartedEngines } from './engines.ts';
-import { describeMachine, systemLoad } from './machine.ts';
+import { attributeEnginesTo, describeMachine, engineVersions, noteEnginesFromEnv, systemLoad } from './machine.ts';
 import { aggregate, type BenchReport, consoleTable, writeResults, type WorkloadResult } from './results.ts';
 import type { BenchOptions, Measurement, Workload } from './workload.ts';
 import { forgetMe } from './workloads/forget-me.ts';
 import { httpCommands } from './workloads/http-commands.ts';
 import { kafkaRelay } from './workloads/kafka-relay.ts';
 import { peerEmmett } from './workloads/peer-emmett.ts';
+import { peerEmmettSqlite } from './workloads/peer-emmett-sqlite.ts';
 import { rssSampler } from './workloads/rss.ts';
 import { pgStoreAppend } from './workloads/pg-store-append.ts';
 import { rebuildMillion } from './workloads/rebuild-million.ts';
@@ -30,7 +31,7 @@ import { viewFreshness } from './workloads/view-freshness.ts';
 import { viewQuery } from './workloads/view-query.ts';
 import { viewRebuild } from './workloads/view-rebuild.ts';
 
-const WORKLOADS: Workload[] = [storeAppend, httpCommands, pgStoreAppend, kafkaRelay, viewRebuild, rebuildMillion, viewFreshness, viewQuery, subjectExport, forgetMe, peerEmmett];
+const WORKLOADS: Workload[] = [storeAppend, httpCommands, pgStoreAppend, kafkaRelay, viewRebuild, rebuildMillion, viewFreshness, viewQuery, subjectExport, forgetMe, peerEmmett, peerEmmettSqlite];
 const RESULTS_DIR = fileURLToPath(new URL('../results/', import.meta.url));
 const PROFILES_DIR = fileURLToPath(new URL('../profiles/', import.meta.url));
 
@@ -97,7 +98,11 @@ async function main(): Promise<number> {
   );
   const results: WorkloadResult[] = [];
   for (const workload of selected) {
-    if (workload.engines?.length) await ensureEngines(workload.engines, options.log);
+    attributeEnginesTo(workload.name);
+    if (workload.engines?.length) {
+      await ensureEngines(workload.engines, options.log);
+      await noteEnginesFromEnv(workload.engines); // while they are up: engines are per workload
+    }
     const parameters = workload.parameters(options);
     console.log(`\n== ${workload.name}: ${workload.title}\n   ${JSON.stringify(parameters)}`);
     const before = systemLoad();
@@ -116,14 +121,16 @@ async function main(): Promise<number> {
     console.log(`\n${consoleTable(result)}`);
   }
 
+  const engines = engineVersions();
   const report: BenchReport = {
     startedAt,
     finishedAt: new Date().toISOString(),
     command: ['npm run bench --', ...process.argv.slice(2)].join(' '),
     options: { quick: options.quick, runs: options.runs },
-    machine,
+    machine: { ...machine, engines },
     workloads: results,
   };
+  console.log(`\nengines: ${Object.entries(engines).map(([name, e]) => `${name} ${e.version}`).join(', ')}`);
   console.log('\n== summary');
   for (const result of results) console.log(`\n${consoleTable(result)}`);
   if (!values['no-write']) {

@@ -1,9 +1,10 @@
 /** Aggregates runs into figures (median, min, max), checks goals, prints tables and writes result files. */
 import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { EngineName } from './engines.ts';
 import type { MachineInfo, SystemLoad } from './machine.ts';
 import { type Spread, spread } from './stats.ts';
-import type { Goal, Measurement, MetricSpec, Workload } from './workload.ts';
+import type { Goal, Measurement, MetricSpec, RatioKind, Workload } from './workload.ts';
 
 export interface Figure extends Spread {
   scenario: string;
@@ -100,39 +101,135 @@ export function consoleTable(result: WorkloadResult): string {
 }
 
 export function markdown(report: BenchReport): string {
-  const m = report.machine;
   const out: string[] = [
     `# Benchmark results ${report.startedAt}`,
     '',
     `\`${report.command}\` — ${report.options.quick ? 'quick size' : 'full size'}, ${report.options.runs} run(s) per workload; ` +
       'each cell is the median over runs, with (min–max) when runs differ.',
     '',
-    '| machine | |',
-    '|---|---|',
-    `| CPU | ${m.cpuModel}, ${m.cores} cores |`,
-    `| memory | ${m.memoryGiB} GiB |`,
-    `| OS | ${m.platform} ${m.kernel} ${m.arch} |`,
-    `| Node | ${m.node} |`,
-    `| SQLite | ${m.sqlite} (better-sqlite3 ${m.betterSqlite3}) |`,
-    `| temp stores | ${m.tmpdir} on ${m.tmpdirFileSystem} |`,
-    `| git | ${m.git ? `${m.git.commit.slice(0, 12)}${m.git.dirty ? ' (uncommitted changes)' : ''}` : 'unknown'} |`,
+    ...machineTable(report.machine),
     '',
+    ...summary(report),
   ];
   for (const w of report.workloads) {
     const [header, ...rows] = tableRows(w);
     out.push(`## ${w.name}`, '', w.title, '', `Parameters: \`${JSON.stringify(w.parameters)}\``, '');
     if (w.peakRssMiB !== undefined) out.push(`Peak RSS of the bench process over the workload: ${w.peakRssMiB.toFixed(0)} MiB (sampled every 100 ms; where the CRM runs in a child process — http-commands — this is the load generator's).`, '');
-    if (chartSvg(w)) out.push(`![${w.name}](${stampOf(report)}/${w.name}.svg)`, '');
+    if (chartMetric(w)) out.push(`![${w.name}](${chartFile(report, w)})`, '');
     if (w.load) out.push(`Machine load (1-min load average / CPU pressure avg10 %): before ${loadText(w.load.before)}, after ${loadText(w.load.after)}.`, '');
     out.push(`| ${header!.join(' | ')} |`, `|${header!.map((_, i) => (i === 0 ? '---' : '--:')).join('|')}|`);
     for (const r of rows) out.push(`| ${r.join(' | ')} |`);
     out.push('', '| goal | value | target | |', '|---|--:|--:|---|');
-    for (const g of w.goals) {
-      out.push(`| ${g.label} | ${format(g.value, 3)}${g.over === 'max' ? ' (worst run)' : ''} | ${g.op} ${g.target} | ${g.met ? 'met' : '**MISSED**'} |`);
-    }
+    for (const g of w.goals) out.push(`| ${goalCells(g).join(' | ')} |`);
     out.push('');
   }
   return out.join('\n');
+}
+
+/** A goal's label, value, target and verdict: the same cells in the workload's table and in the summary. */
+function goalCells(g: GoalResult): string[] {
+  return [g.label, `${format(g.value, 3)}${g.over === 'max' ? ' (worst run)' : ''}`, `${g.op} ${g.target}`, g.met ? 'met' : '**MISSED**'];
+}
+
+const ENGINE_LABEL: Record<EngineName, string> = { postgres: 'PostgreSQL', kafka: 'Kafka', ferretdb: 'FerretDB' };
+
+function machineTable(m: MachineInfo): string[] {
+  const rows: [string, string][] = [
+    ['CPU', `${m.cpuModel}, ${m.cores} cores`],
+    ['memory', `${m.memoryGiB} GiB`],
+    ['OS', `${m.platform} ${m.kernel} ${m.arch}`],
+    ['Node', m.node],
+    ['SQLite', `${m.sqlite} (better-sqlite3 ${m.betterSqlite3})`],
+    ...engineRows(m),
+    // Older result files have no libraries: the row is left out rather than made up.
+    ...(m.libraries ? [['libraries', Object.entries(m.libraries).map(([name, version]) => `${name} ${version}`).join(', ')] as [string, string]] : []),
+    ['temp stores', `${m.tmpdir} on ${m.tmpdirFileSystem}`],
+    ['git', m.git ? `${m.git.commit.slice(0, 12)}${m.git.dirty ? ' (uncommitted changes)' : ''}` : 'unknown'],
+  ];
+  return ['| machine | |', '|---|---|', ...rows.map(([name, value]) => `| ${name} | ${mdCell(value)} |`)];
+}
+
+function engineRows(m: MachineInfo): [string, string][] {
+  if (!m.engines) return [['engines', 'not recorded (result written before engine versions were)']];
+  return (Object.keys(ENGINE_LABEL) as EngineName[]).map((name) => {
+    const e = m.engines![name];
+    if (!e || e.usedBy.length === 0) return [ENGINE_LABEL[name], e?.version ?? 'not recorded'];
+    const how = [e.source && `from ${e.source}`, `used by ${e.usedBy.join(', ')}`].filter(Boolean).join('; ');
+    return [ENGINE_LABEL[name], `${e.version} — ${how}`];
+  });
+}
+
+/** What a ratio compares, in the summary's words. */
+const RATIO_LABEL: Record<RatioKind, string> = { limit: 'ours ÷ limit', peer: 'ours ÷ peer', feature: 'with ÷ without a feature' };
+
+/**
+ * The summary up front: every goal of every workload, every ratio figure (metrics marked
+ * `ratio` in the workloads' specs), and links to the charts.
+ */
+function summary(report: BenchReport): string[] {
+  return ['## Summary', '', ...goalsSummary(report.workloads), ...ratiosSummary(report), ...chartsLine(report)];
+}
+
+function goalsSummary(workloads: WorkloadResult[]): string[] {
+  const goals = workloads.flatMap((w) => w.goals.map((g) => ({ w, g })));
+  if (goals.length === 0) return ['### Goals', '', 'No workload of this run has goals.', ''];
+  const met = goals.filter(({ g }) => g.met).length;
+  return [
+    '### Goals',
+    '',
+    `${met} of ${goals.length} goals met (each as checked in its workload's section).`,
+    '',
+    '| workload | goal | value | target | |',
+    '|---|---|--:|--:|---|',
+    ...goals.map(({ w, g }) => `| ${sectionLink(w)} | ${goalCells(g).map(mdCell).join(' | ')} |`),
+    '',
+  ];
+}
+
+function ratiosSummary(report: BenchReport): string[] {
+  const rows = report.workloads.flatMap((w) =>
+    w.figures.flatMap((f) => {
+      const spec = w.metrics.find((m) => m.key === f.metric);
+      if (!spec?.ratio) return [];
+      const goals = w.goals.filter((g) => g.scenario === f.scenario && g.metric === f.metric);
+      const goal = goals.map((g) => `${g.op} ${g.target} ${g.met ? 'met' : '**MISSED**'}`).join('; ');
+      const chart = chartMetric(w) ? `[${chartMetric(w)}](${chartFile(report, w)})` : '';
+      return [[sectionLink(w), f.scenario, `${RATIO_LABEL[spec.ratio]} (\`${f.metric}\`)`, cell(f, spec.digits), goal, chart]];
+    }),
+  );
+  if (rows.length === 0) return ['### Ratios', '', 'No workload of this run measures a ratio.', ''];
+  return [
+    '### Ratios',
+    '',
+    "*ours ÷ limit*: ours against the engine's own limit doing the same work bare (raw INSERT, bare HTTP, raw upserts); " +
+      '*ours ÷ peer*: against another product (Emmett); *with ÷ without a feature*: what a feature of ours costs (sealed ÷ plaintext). ' +
+      "Median over runs (min–max); the chart is the workload's, with the metric it draws.",
+    '',
+    '| workload | scenario | ratio | median (min–max) | goal | chart |',
+    '|---|---|---|--:|---|---|',
+    ...rows.map((r) => `| ${r.map(mdCell).join(' | ')} |`),
+    '',
+  ];
+}
+
+/** Every chart of the run, also those of workloads without ratios. */
+function chartsLine(report: BenchReport): string[] {
+  const links = report.workloads.filter((w) => chartMetric(w)).map((w) => `[${w.name}](${chartFile(report, w)})`);
+  return links.length ? [`Charts: ${links.join(' · ')}`, ''] : [];
+}
+
+/** A link to the workload's section (GitHub's heading anchor: the name, which is already lower-case with dashes). */
+function sectionLink(w: WorkloadResult): string {
+  return `[${w.name}](#${w.name})`;
+}
+
+function chartFile(report: BenchReport, w: WorkloadResult): string {
+  return `${stampOf(report)}/${w.name}.svg`;
+}
+
+/** A pipe would end a Markdown table cell early. */
+function mdCell(text: string): string {
+  return text.replace(/\|/g, '\\|');
 }
 
 function loadText(load: SystemLoad): string {

@@ -36,7 +36,16 @@ export interface MetricSpec {
   key: string;
   /** Decimal places when printed. */
   digits: number;
+  /**
+   * Marks a ratio metric, listed in the results' summary "Ratios" table:
+   * - `limit`: ours ÷ an engine's own limit doing the same work bare (raw INSERT, bare HTTP, raw upserts);
+   * - `peer`: ours ÷ another product doing the same work (Emmett);
+   * - `feature`: ours with a feature ÷ ours without it (sealed ÷ plaintext: what the feature costs).
+   */
+  ratio?: RatioKind;
 }
+
+export type RatioKind = 'limit' | 'peer' | 'feature';
 
 /** A target checked against the median over runs of one scenario's metric. */
 export interface Goal {

@@ -13,6 +13,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync, rmSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { MongoClient } from 'mongodb';
+import { noteEngine } from '../machine.ts';
 
 const FERRETDB_MODULE = pathToFileURL(fileURLToPath(new URL('../../../infra/local/ferretdb.mjs', import.meta.url))).href;
 const STATE_FILE = fileURLToPath(new URL('../../../.cache/engines/state.json', import.meta.url));
@@ -42,7 +43,10 @@ export interface FerretDb {
 /** CRM_MONGO_URL when set; otherwise the workload's own FerretDB, started on first use. */
 export async function ensureFerretDb(log: (line: string) => void): Promise<FerretDb> {
   const given = process.env.CRM_MONGO_URL;
-  if (given) return { url: given, pid: enginesMjsPid(given) };
+  if (given) {
+    await noteEngine('ferretdb', given); // its version, for the results' machine section
+    return { url: given, pid: enginesMjsPid(given) };
+  }
   if (own) return { url: own.url, pid: own.pid };
   log('   CRM_MONGO_URL not set: starting a FerretDB of this workload\'s own (infra/local/ferretdb.mjs), stopped after its last run');
   const ferretdb = (await import(FERRETDB_MODULE)) as FerretDbModule;
@@ -60,6 +64,7 @@ export async function ensureFerretDb(log: (line: string) => void): Promise<Ferre
   process.once('exit', exitHook);
   own = { url: server.url, pid: server.pid, dir: server.dir, stop: () => server.stop(), exitHook };
   log(`   ferretdb: ${server.url} (pid ${server.pid})`);
+  await noteEngine('ferretdb', server.url); // read while it is up: it is stopped before the run ends
   return { url: own.url, pid: own.pid };
 }
 

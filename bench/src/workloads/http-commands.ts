@@ -142,7 +142,7 @@ export const httpCommands: Workload = {
     { key: 'errors', digits: 0 },
     { key: 'server cpu %', digits: 0 },
     { key: 'loadgen cpu %', digits: 0 },
-    { key: 'ours/bare', digits: 3 },
+    { key: 'ours/bare', digits: 3, ratio: 'limit' },
   ],
   goals: [
     { label: `${CHANGE} ≥ 60% of bare throughput`, scenario: `${CHANGE} ÷ bare`, metric: 'ours/bare', op: '>=', target: 0.6 },

@@ -619,7 +619,7 @@ export const kafkaRelay: Workload = {
     { key: 'errors', digits: 0 },
     { key: 'bench cpu %', digits: 0 },
     { key: 'broker cpu %', digits: 0 },
-    { key: 'ours/raw', digits: 3 },
+    { key: 'ours/raw', digits: 3, ratio: 'limit' },
   ],
   goals: [
     ...(['sqlite', 'postgres'] as const).flatMap((kind) => [

@@ -14,60 +14,23 @@
  *   on stores filled beforehand (not timed) with the same events.
  * Each store gets a fresh schema (ours) or database (Emmett's: its table names are fixed), dropped afterwards.
  */
-import { join } from 'node:path';
 import { type EmmettPeer, EMMETT_VERSION, openEmmettPostgres, PeerVersionConflict } from '@crm/bench-emmett';
-import type { EventStore, EventToAppend } from '@crm/core';
+import type { EventStore } from '@crm/core';
 import { WrongExpectedVersion } from '@crm/core';
-import { customerStream } from '@crm/domain';
 import { openPostgresEventStore } from '@crm/postgres';
 import pg from 'pg';
-import { v7 as uuidv7 } from 'uuid';
-import { startProfile } from '../profiler.ts';
 import { summarizeLatencies } from '../stats.ts';
-import type { BenchOptions, Measurement, Workload } from '../workload.ts';
-import { eventFactory } from './event-payload.ts';
+import type { BenchOptions, Workload } from '../workload.ts';
+import { Conflict, fill, type PeerConfig, peerConfig, peerProfileFile, peerRecorder, type PeerSide, ratio, readStreams, runAppend, timed } from './peer-common.ts';
 import { dropSchema, freshSchema, redactUrl, serverSettings } from './pg.ts';
 import { pgStoreAppendConfig, runRawScenario } from './pg-store-append.ts';
-import { type Distribution, seededRandom, streamChooser } from './stream-choice.ts';
-import { rssSampler } from './rss.ts';
 
-export interface PeerEmmettConfig {
-  streams: number;
-  writers: number;
-  payloadBytes: number;
-  zipfS: number;
+export interface PeerEmmettConfig extends PeerConfig {
   poolSize: number;
-  /** Events appended (successfully) per append scenario, and the cap in seconds. */
-  appendEvents: number;
-  appendMaxSeconds: number;
-  warmupAppends: number;
-  eventsPerAppend: number[];
-  /** The read/rebuild data set: streams × events each, appended 100 at a time (not timed). */
-  readStreams: number;
-  eventsPerReadStream: number;
-  readStreamReads: number;
-  readers: number;
-  pageSize: number;
 }
 
 export function peerEmmettConfig(options: BenchOptions): PeerEmmettConfig {
-  const quick = options.quick;
-  return {
-    streams: quick ? 1_000 : 10_000,
-    writers: 64,
-    payloadBytes: 256,
-    zipfS: 0.99,
-    poolSize: 10,
-    appendEvents: options.appends ?? (quick ? 3_000 : 30_000),
-    appendMaxSeconds: options.storeSeconds ?? (quick ? 10 : 30),
-    warmupAppends: quick ? 300 : 1_000,
-    eventsPerAppend: [1, 10],
-    readStreams: quick ? 200 : 1_000,
-    eventsPerReadStream: quick ? 50 : 100,
-    readStreamReads: quick ? 1_000 : 5_000,
-    readers: 64,
-    pageSize: 1_000,
-  };
+  return { ...peerConfig(options), poolSize: 10 };
 }
 
 function serverUrl(): string {
@@ -77,18 +40,8 @@ function serverUrl(): string {
 }
 
 /** The two sides behind one shape: append with an expected version, read a stream. */
-interface Side {
+interface Side extends PeerSide {
   name: 'ours' | 'emmett';
-  append(streamId: string, events: EventToAppend[], expected: number): Promise<number>;
-  readStream(streamId: string): Promise<number>;
-  readAll(pageSize: number, expected?: number): Promise<number>;
-  close(): Promise<void>;
-}
-
-class Conflict extends Error {
-  constructor(readonly actual: number) {
-    super('conflict');
-  }
 }
 
 async function openOurs(url: string, poolSize: number): Promise<Side & { store: EventStore; schema: string }> {
@@ -159,138 +112,6 @@ async function openEmmett(url: string, poolSize: number): Promise<Side & { peer:
   };
 }
 
-interface AppendFigures {
-  eventsPerSec: number;
-  p50Ms: number;
-  p99Ms: number;
-  conflicts: number;
-  events: number;
-  seconds: number;
-  cpuPercent: number;
-  rssPeakMiB: number;
-}
-
-/** W writers, each picking a stream and appending `perAppend` events with the version it believes current; conflicts re-read. */
-async function runAppend(
-  side: Side,
-  config: PeerEmmettConfig,
-  distribution: Distribution,
-  perAppend: number,
-  seed: number,
-  profileFile?: string,
-): Promise<AppendFigures> {
-  const subjects = Array.from({ length: config.streams }, () => uuidv7());
-  const streamIds = subjects.map(customerStream);
-  const events = eventFactory('plaintext', config.payloadBytes);
-  const choose = streamChooser(distribution, config.streams, seededRandom(seed), config.zipfS);
-  const versions = new Float64Array(config.streams);
-
-  async function drive(targetEvents: number, latencies?: number[], deadline = Number.POSITIVE_INFINITY) {
-    let started = 0;
-    let succeeded = 0;
-    let conflicts = 0;
-    const writer = async () => {
-      while (started < targetEvents && performance.now() < deadline) {
-        started += perAppend;
-        const stream = choose();
-        const expected = versions[stream]!;
-        const t0 = performance.now();
-        const batch: EventToAppend[] = [];
-        for (let i = 0; i < perAppend; i++) batch.push(await events.next(subjects[stream]!));
-        try {
-          const next = await side.append(streamIds[stream]!, batch, expected);
-          latencies?.push(performance.now() - t0);
-          succeeded += perAppend;
-          versions[stream] = Math.max(versions[stream]!, next);
-        } catch (error) {
-          if (!(error instanceof Conflict)) throw error;
-          conflicts++;
-          started -= perAppend;
-          versions[stream] = Math.max(versions[stream]!, error.actual);
-        }
-      }
-    };
-    await Promise.all(Array.from({ length: config.writers }, writer));
-    return { succeeded, conflicts };
-  }
-
-  await drive(config.warmupAppends * perAppend);
-  const latencies: number[] = [];
-  const rss = rssSampler();
-  const profile = profileFile ? await startProfile() : undefined;
-  const cpuBefore = process.cpuUsage();
-  const started = performance.now();
-  const { succeeded, conflicts } = await drive(config.appendEvents, latencies, started + config.appendMaxSeconds * 1000);
-  const seconds = (performance.now() - started) / 1000;
-  const cpu = process.cpuUsage(cpuBefore);
-  if (profileFile) await profile?.stop(profileFile);
-  const summary = summarizeLatencies(latencies);
-  return {
-    eventsPerSec: succeeded / seconds,
-    p50Ms: summary.p50,
-    p99Ms: summary.p99,
-    conflicts,
-    events: succeeded,
-    seconds,
-    cpuPercent: (cpu.user + cpu.system) / 1e4 / seconds,
-    rssPeakMiB: rss.stop(),
-  };
-}
-
-/** Fills a store (not timed) with `streams` × `perStream` events, 100 per append, 8 streams at a time. */
-async function fill(side: Side, config: PeerEmmettConfig): Promise<string[]> {
-  const subjects = Array.from({ length: config.readStreams }, () => uuidv7());
-  const streamIds = subjects.map(customerStream);
-  const events = eventFactory('plaintext', config.payloadBytes);
-  let next = 0;
-  const worker = async () => {
-    while (next < subjects.length) {
-      const i = next++;
-      let version = 0;
-      while (version < config.eventsPerReadStream) {
-        const n = Math.min(100, config.eventsPerReadStream - version);
-        const batch: EventToAppend[] = [];
-        for (let k = 0; k < n; k++) batch.push(await events.next(subjects[i]!));
-        version = await side.append(streamIds[i]!, batch, version);
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: 8 }, worker));
-  return streamIds;
-}
-
-async function timed<T>(fn: () => Promise<T>, profileFile?: string): Promise<{ value: T; seconds: number; rssPeakMiB: number; cpuPercent: number }> {
-  const rss = rssSampler();
-  const profile = profileFile ? await startProfile() : undefined;
-  const cpuBefore = process.cpuUsage();
-  const t0 = performance.now();
-  const value = await fn();
-  const seconds = (performance.now() - t0) / 1000;
-  const cpu = process.cpuUsage(cpuBefore);
-  if (profileFile) await profile?.stop(profileFile);
-  return { value, seconds, rssPeakMiB: rss.stop(), cpuPercent: (cpu.user + cpu.system) / 1e4 / seconds };
-}
-
-/** 64 readers reading random whole streams. */
-async function readStreams(side: Side, streamIds: string[], config: PeerEmmettConfig, seed: number) {
-  const random = seededRandom(seed);
-  let started = 0;
-  let events = 0;
-  const latencies: number[] = [];
-  const reader = async () => {
-    while (started < config.readStreamReads) {
-      started++;
-      const t0 = performance.now();
-      const n = await side.readStream(streamIds[Math.floor(random() * streamIds.length)]!);
-      events += n;
-      latencies.push(performance.now() - t0);
-    }
-  };
-  await Promise.all(Array.from({ length: config.readers }, reader));
-  return { events, latencies };
-}
-
-/** Ours: the equivalent loop of a projection rebuild — pages of `readAll`, counts per stream, one upsert per page with its checkpoint, in one transaction. */
 async function ourRebuild(url: string, store: EventStore, schema: string, pageSize: number): Promise<{ documents: number; counted: number }> {
   const client = new pg.Client({ connectionString: url, application_name: 'crm-bench-peer' });
   await client.connect();
@@ -351,8 +172,6 @@ async function rawReadAll(url: string, schema: string, pageSize: number): Promis
   }
 }
 
-const ratio = (a: number | undefined, b: number | undefined) => (a !== undefined && b !== undefined && b > 0 ? a / b : undefined);
-
 export const peerEmmett: Workload = {
   name: 'peer-emmett',
   title: `Ours vs Emmett ${EMMETT_VERSION} on PostgreSQL: append with expected version, read a stream, catch-up read, projection rebuild`,
@@ -374,8 +193,8 @@ export const peerEmmett: Workload = {
     { key: 'cpu %', digits: 0 },
     { key: 'rss peak MiB', digits: 0 },
     { key: 'events missed', digits: 0 },
-    { key: 'ours/emmett', digits: 2 },
-    { key: 'ours/limit', digits: 2 },
+    { key: 'ours/emmett', digits: 2, ratio: 'peer' },
+    { key: 'ours/limit', digits: 2, ratio: 'limit' },
   ],
   goals: [
     ...(['flat', 'zipf'] as const).flatMap((d) =>
@@ -387,14 +206,8 @@ export const peerEmmett: Workload = {
     const config = peerEmmettConfig(options);
     const url = serverUrl();
     if (runIndex === 0) options.log(`   server: ${JSON.stringify(await serverSettings(url))}`);
-    const out: Measurement[] = [];
-    const rate = new Map<string, number>();
-    const prof = (name: string) => (options.cpuProfDir ? join(options.cpuProfDir, `peer-${name.replace(/[^a-z0-9]+/gi, '-')}-run${runIndex + 1}.cpuprofile`) : undefined);
-    const record = (scenario: string, metrics: Record<string, number>, notes?: Record<string, unknown>) => {
-      out.push({ scenario, metrics, ...(notes ? { notes } : {}) });
-      if (metrics['events/s'] !== undefined) rate.set(scenario, metrics['events/s']);
-      options.log(`    ${scenario}: ${Object.entries(metrics).map(([k, v]) => `${k} ${v.toFixed(k.includes('/') && !k.includes('events') ? 2 : 0)}`).join(', ')}${notes ? ` ${JSON.stringify(notes)}` : ''}`);
-    };
+    const { out, rate, record } = peerRecorder(options);
+    const prof = peerProfileFile(options, 'peer', runIndex);
 
     // (a) append with expected version; the two sides take turns going first.
     const order = (runIndex % 2 === 0 ? ['ours', 'emmett'] : ['emmett', 'ours']) as Side['name'][];

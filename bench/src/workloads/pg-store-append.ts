@@ -252,8 +252,8 @@ export const pgStoreAppend: Workload = {
     { key: 'stored data bytes', digits: 0 },
     { key: 'bench cpu %', digits: 0 },
     { key: 'pg cpu %', digits: 0 },
-    { key: 'ours/raw', digits: 3 },
-    { key: 'sealed/plaintext', digits: 3 },
+    { key: 'ours/raw', digits: 3, ratio: 'limit' },
+    { key: 'sealed/plaintext', digits: 3, ratio: 'feature' },
   ],
   goals: [
     { label: 'plaintext ≥ 40% of raw INSERT throughput (flat)', scenario: 'plaintext ÷ raw (flat)', metric: 'ours/raw', op: '>=', target: 0.4 },

@@ -2,13 +2,13 @@
  * The child process of rebuild-million: a CRM process that opens the generated data
  * directory the way the runtime does (`loadConfig` + `openRuntime`, CRM_DATA_DIR and the
  * keys from the environment) and builds all four views from position 0 through the
- * production path, `startProjections({ views: runtime.views, … })`, until `ready`.
+ * production path, `startProjectorsFor(runtime, config)` (as `npm start` does), until `ready`.
  * Prints one JSON line on stdout: seconds, events (the store's head), per-view build
  * figures from the projector's log, and a `process.memoryUsage()` breakdown (sampled every
  * 100 ms; the sample with the highest RSS, and each field's own maximum).
  */
 import { createLogger, type Logger, type LogFields } from '@crm/core';
-import { startProjections } from '@crm/projector';
+import { startProjectorsFor } from '@crm/api';
 import { loadConfig, openRuntime } from '@crm/runtime';
 
 interface Entry {
@@ -49,15 +49,7 @@ async function main(): Promise<void> {
   const before = process.memoryUsage();
   const timer = setInterval(sample, 100);
   const t0 = performance.now();
-  const running = startProjections({
-    views: runtime.views,
-    readStore: runtime.readStore,
-    eventStore: runtime.eventStore,
-    consumer: runtime.bus.consumer,
-    keyring: runtime.keyring,
-    viewKeys: runtime.viewKeys,
-    logger: capturingLogger(),
-  });
+  const running = startProjectorsFor(runtime, config, capturingLogger());
   try {
     await running.ready;
   } finally {

@@ -83,7 +83,7 @@ interface Generated {
   storeMiB: number;
 }
 
-async function generate(config: RebuildMillionConfig, log: (line: string) => void): Promise<Generated> {
+export async function generate(config: RebuildMillionConfig, log: (line: string) => void): Promise<Generated> {
   const dir = mkdtempSync(join(tmpdir(), 'crm-bench-million-'));
   const env = {
     CRM_DATA_DIR: dir,

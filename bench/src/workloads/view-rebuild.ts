@@ -99,7 +99,7 @@ interface FreshReadStore {
 async function freshReadStore(kind: ReadStoreKind, h: History, config: ViewRebuildConfig, name: string, mongo: FerretDb | undefined): Promise<FreshReadStore> {
   if (kind === 'sqlite') {
     const path = join(h.dir, `${name}.views.sqlite`);
-    const store = openReadStore({ ...h.runtime.config, durable: config.sqliteDurable, readStore: { kind: 'sqlite', path } });
+    const store = await openReadStore({ ...h.runtime.config, durable: config.sqliteDurable, readStore: { kind: 'sqlite', path } });
     return {
       store,
       close: async () => {
@@ -111,7 +111,7 @@ async function freshReadStore(kind: ReadStoreKind, h: History, config: ViewRebui
   if (!mongo) throw new Error('no MongoDB server for the mongodb read store');
   const url = mongo.url;
   const database = freshDatabase('rebuild');
-  const store = openReadStore({ ...h.runtime.config, readStore: { kind: 'mongodb', url, database } });
+  const store = await openReadStore({ ...h.runtime.config, readStore: { kind: 'mongodb', url, database } });
   return {
     store,
     close: async () => {
@@ -338,7 +338,7 @@ export const viewRebuild: Workload = {
     { key: 'events', digits: 0 },
     { key: 'rebuild ev/s', digits: 0 },
     { key: 'raw ev/s', digits: 0 },
-    { key: 'rebuild/raw', digits: 3 },
+    { key: 'rebuild/raw', digits: 3, ratio: 'limit' },
     { key: 'rebuild s', digits: 2 },
     { key: 'raw s', digits: 2 },
     { key: 'in writes s', digits: 2 },

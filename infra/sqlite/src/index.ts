@@ -3,3 +3,4 @@ export * from './sqlite-key-store.ts';
 export * from './sqlite-checkpoint-store.ts';
 export * from './sqlite-read-store.ts';
 export * from './sqlite-audit-log.ts';
+export { openEventStoreConnection, type EventStoreConnectionOptions } from './connection.ts';

@@ -18,7 +18,7 @@ import { customerStream } from '@crm/domain';
 // The store's own connection setup (pragmas, then migrations): `synchronous` is a setting of each
 // connection, not of the file, so the template is opened the very way the store opens its
 // connections, and its settings are read back from that connection.
-import { openEventStoreConnection } from '@crm/sqlite';
+import { openEventStoreConnection, PAGE_CACHE_KIB } from '@crm/sqlite';
 import Database from 'better-sqlite3';
 import { v7 as uuidv7 } from 'uuid';
 import { startProfile } from '../profiler.ts';
@@ -34,6 +34,8 @@ export interface StorePragmas {
   synchronous: number;
   foreignKeys: number;
   busyTimeoutMs: number;
+  /** The page cache, as `PRAGMA cache_size` reports it (negative: KiB). */
+  cacheSize: number;
 }
 
 /** What a freshly migrated store has: its `events` table's DDL and its connections' settings. */
@@ -45,12 +47,12 @@ export interface StoreTemplate {
   pragmas: StorePragmas;
 }
 
-// openSqliteEventStore's default; it only decides how long a writer waits for another process's lock.
+// The writer's connection is what the raw inserts stand for. openSqliteEventStore's default busy timeout; it only decides how long a writer waits for another process's lock.
 const STORE_BUSY_TIMEOUT_MS = 5000;
 
 /** Migrates a throwaway store file in `dir` and reads back what the raw table must copy. */
 export function storeTemplate(dir: string, durable: boolean): StoreTemplate {
-  const db = openEventStoreConnection({ path: join(dir, 'template.sqlite'), durable, busyTimeoutMs: STORE_BUSY_TIMEOUT_MS });
+  const db = openEventStoreConnection({ path: join(dir, 'template.sqlite'), durable, busyTimeoutMs: STORE_BUSY_TIMEOUT_MS, cacheKiB: PAGE_CACHE_KIB.eventWriter });
   try {
     // The append-only triggers are left out on purpose: they fire on UPDATE and DELETE, never on INSERT.
     const ddl = db
@@ -65,6 +67,7 @@ export function storeTemplate(dir: string, durable: boolean): StoreTemplate {
       synchronous: Number(db.pragma('synchronous', { simple: true })),
       foreignKeys: Number(db.pragma('foreign_keys', { simple: true })),
       busyTimeoutMs: Number(db.pragma('busy_timeout', { simple: true })),
+      cacheSize: Number(db.pragma('cache_size', { simple: true })),
     };
     return { ddl, indexes, pragmas };
   } finally {
@@ -74,6 +77,7 @@ export function storeTemplate(dir: string, durable: boolean): StoreTemplate {
 
 function applyPragmas(db: Database.Database, pragmas: StorePragmas): void {
   db.pragma(`busy_timeout = ${pragmas.busyTimeoutMs}`);
+  db.pragma(`cache_size = ${pragmas.cacheSize}`);
   db.pragma(`journal_mode = ${pragmas.journalMode}`);
   db.pragma(`synchronous = ${pragmas.synchronous}`);
   db.pragma(`foreign_keys = ${pragmas.foreignKeys}`);

@@ -4,3 +4,4 @@ export * from './sqlite-checkpoint-store.ts';
 export * from './sqlite-read-store.ts';
 export * from './sqlite-audit-log.ts';
 export { openEventStoreConnection, type EventStoreConnectionOptions } from './connection.ts';
+export { PAGE_CACHE_KIB } from './page-cache.ts';

@@ -10,6 +10,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
+import { cacheSizePragma, PAGE_CACHE_KIB } from './page-cache.ts';
 import {
   AUDIT_LIST_DEFAULT_LIMIT,
   AUDIT_LIST_MAX_LIMIT,
@@ -74,6 +75,7 @@ export function openSqliteAuditLog(options: SqliteAuditLogOptions): AuditLog {
   const db = new Database(options.path);
   try {
     db.pragma(`busy_timeout = ${Math.max(0, Math.floor(options.busyTimeoutMs ?? 5000))}`);
+    db.pragma(cacheSizePragma(PAGE_CACHE_KIB.auditLog));
     const journalMode = db.pragma('journal_mode = WAL', { simple: true });
     if (options.path !== ':memory:' && journalMode !== 'wal') throw new Error(`audit log needs WAL journal mode, got ${String(journalMode)}`);
     // An audit entry must be on disk before the read it records is answered.

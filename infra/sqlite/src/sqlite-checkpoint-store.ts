@@ -9,6 +9,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
+import { cacheSizePragma, PAGE_CACHE_KIB } from './page-cache.ts';
 import type { CheckpointStore } from '@crm/core';
 
 export interface SqliteCheckpointStoreOptions {
@@ -31,6 +32,7 @@ export function openSqliteCheckpointStore(options: SqliteCheckpointStoreOptions)
   const db = new Database(options.path);
   try {
     db.pragma(`busy_timeout = ${Math.max(0, Math.floor(options.busyTimeoutMs ?? 5000))}`);
+    db.pragma(cacheSizePragma(PAGE_CACHE_KIB.checkpoints));
     // WAL as the event store has it, so opening this on the events file changes nothing there.
     db.pragma('journal_mode = WAL');
     // A checkpoint lost to a power cut only replays events, which consumers must tolerate anyway.

@@ -96,13 +96,14 @@ describe('SQLite event store', { timeout: 30_000 }, () => {
     }
   });
 
-  test('durable (default) syncs FULL, durable: false syncs NORMAL; both use WAL', () => {
+  test('durable (default) syncs FULL, durable: false syncs NORMAL; both use WAL and the page cache they are given', () => {
     for (const [durable, synchronous] of [[true, 2], [false, 1]] as const) {
-      const db = openEventStoreConnection({ path: freshPath(), durable, busyTimeoutMs: 1000 });
+      const db = openEventStoreConnection({ path: freshPath(), durable, busyTimeoutMs: 1000, cacheKiB: 3000 });
       try {
         assert.equal(db.pragma('synchronous', { simple: true }), synchronous);
         assert.equal(db.pragma('journal_mode', { simple: true }), 'wal');
         assert.equal(db.pragma('busy_timeout', { simple: true }), 1000);
+        assert.equal(db.pragma('cache_size', { simple: true }), -3000);
       } finally {
         db.close();
       }

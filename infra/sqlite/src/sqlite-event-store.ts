@@ -1,6 +1,7 @@
 import { catchUpSubscription, createCommitSignal, createGroupCommit, nonNegativeInteger, positiveInteger, type AppendResult, type EventStore, type RecordedEvent } from '@crm/core';
 import { type AppendRequest, serializeEvent } from './append-batch.ts';
 import { openEventStoreConnection } from './connection.ts';
+import { PAGE_CACHE_KIB } from './page-cache.ts';
 import { prepareEventReads } from './event-reads.ts';
 import { startEventWriter } from './event-writer.ts';
 
@@ -40,9 +41,9 @@ export function openSqliteEventStore(options: SqliteEventStoreOptions): EventSto
   const pollIntervalMs = options.pollIntervalMs ?? 250;
   const connection = { path: options.path, durable: options.durable ?? true, busyTimeoutMs: options.busyTimeoutMs ?? 5000 };
   // Opened (and migrated) here first, so the writer thread finds the schema in place.
-  const db = openEventStoreConnection(connection);
+  const db = openEventStoreConnection({ ...connection, cacheKiB: PAGE_CACHE_KIB.eventReader });
   const reads = prepareEventReads(db);
-  const writer = startEventWriter(connection);
+  const writer = startEventWriter({ ...connection, cacheKiB: PAGE_CACHE_KIB.eventWriter });
   const commits = createCommitSignal();
   // Aborted by close(): ends every live subscription.
   const closed = new AbortController();

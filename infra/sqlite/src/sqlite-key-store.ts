@@ -3,6 +3,7 @@
  * their own, apart from the event store, so destroying keys never touches the events.
  */
 import Database from 'better-sqlite3';
+import { cacheSizePragma, PAGE_CACHE_KIB } from './page-cache.ts';
 import {
   SubjectErased,
   SubjectKeyExists,
@@ -191,6 +192,7 @@ export function openSqliteKeyStore(options: SqliteKeyStoreOptions): KeyStore {
 
 function configure(db: Database.Database): void {
   db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+  db.pragma(cacheSizePragma(PAGE_CACHE_KIB.keyStore));
   // The key store must not open without these: a destroyed key must be durably gone
   // (FULL syncs the WAL on every commit) and its bytes overwritten, not just unlinked.
   const journalMode = db.pragma('journal_mode = WAL', { simple: true });

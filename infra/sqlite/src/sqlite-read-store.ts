@@ -7,6 +7,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
+import { cacheSizePragma, PAGE_CACHE_KIB } from './page-cache.ts';
 import type { Document, ReadStore } from '@crm/core';
 import {
   IndexDefinitionConflict,
@@ -210,6 +211,7 @@ export function openSqliteReadStore(options: SqliteReadStoreOptions): ReadStore 
 
 function configure(db: Database.Database, options: SqliteReadStoreOptions): void {
   db.pragma(`busy_timeout = ${Math.max(0, Math.floor(options.busyTimeoutMs ?? 5000))}`);
+  db.pragma(cacheSizePragma(PAGE_CACHE_KIB.readStore));
   const journalMode = db.pragma('journal_mode = WAL', { simple: true });
   if (journalMode !== 'wal' && options.path !== ':memory:') throw new Error(`read store needs WAL journal mode, got ${String(journalMode)}`);
   db.pragma(`synchronous = ${options.durable === false ? 'NORMAL' : 'FULL'}`);

@@ -3,19 +3,21 @@
  * the projector's lookup (`load` in services/projector/src/view-projection.ts) asks for up to
  * 1,000 ids at a time.
  *
- *   node --import tsx bench/src/tools/ferretdb-lookup-probe.ts [--url mongodb://…] [--docs 100000] [--reps 3]
+ *   node --import tsx bench/src/tools/ferretdb-lookup-probe.ts [--url mongodb://…] [--docs 100000] [--reps 3] [--cap-ms 20000] [--writes [--only-writes]]
  *
  * Without --url it starts a FerretDB of its own (infra/local/ferretdb.mjs: SQLite backend, temp
  * folder, free port) and stops it at the end. With --url it uses a fresh database on that
  * server and drops it afterwards.
  *
- * Forms timed, for 20, 200 and 1,000 random existing ids:
+ * Forms timed, for 20, 200 and 1,000 random existing ids (a larger N is skipped when its linear
+ * estimate from the smaller one exceeds --cap-ms, 20 s by default; the machine is shared):
  *   in          one find({ _id: { $in: ids } })
  *   or          one find({ $or: [{ _id: id }, …] })
- *   one-by-one  findOne({ _id: id }) per id, at most C in flight (C = 1, 4, 16)
+ *   one-by-one  findOne({ _id: id }) per id, at most C in flight (C = 1, 16)
  *   one-eq      findOne({ _id: { $eq: id } }) per id, 16 in flight
  * and, first, `explain` of each shape: FerretDB reports whether it pushed the filter down to SQL.
- * Every form's result set is checked against the ids asked for.
+ * Every form's result set is checked against the ids asked for. --writes also times the read
+ * store's upsert shape (bulkWrite of 16 replaceOne upserts by _id); --only-writes stops after it.
  */
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -35,6 +37,8 @@ const option = (name: string) => {
 };
 const DOCS = Number(option('docs') ?? 100_000);
 const REPS = Number(option('reps') ?? 3);
+/** CPU budget: a cell stops repeating once its runs took this long, and a form skips a larger N whose linear estimate exceeds it. */
+const CAP_MS = Number(option('cap-ms') ?? 20_000);
 const SIZES = [20, 200, 1000];
 
 /** A document shaped like a view's: uuid-like _id, sealed (base64) personal fields, a few plain ones; about 1 KB as JSON. */
@@ -68,10 +72,12 @@ async function withConcurrency<T>(items: readonly T[], limit: number, work: (ite
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }
 
-type Form = { name: string; fetch: (c: Collection<Doc>, ids: string[]) => Promise<Doc[]> };
+/** perId: the cost grows with the number of ids (for the budget's estimate); otherwise one scan whatever N. */
+type Form = { name: string; perId: boolean; fetch: (c: Collection<Doc>, ids: string[]) => Promise<Doc[]> };
 
 const oneByOne = (concurrency: number, eq: boolean): Form => ({
   name: `${eq ? 'one-eq' : 'one-by-one'} c=${concurrency}`,
+  perId: true,
   async fetch(c, ids) {
     const out: Doc[] = [];
     await withConcurrency(ids, concurrency, async (id) => {
@@ -83,10 +89,9 @@ const oneByOne = (concurrency: number, eq: boolean): Form => ({
 });
 
 const FORMS: Form[] = [
-  { name: 'in', fetch: (c, ids) => c.find({ _id: { $in: ids } }).toArray() },
-  { name: 'or', fetch: (c, ids) => c.find({ $or: ids.map((id) => ({ _id: id })) }).toArray() },
+  { name: 'in', perId: false, fetch: (c, ids) => c.find({ _id: { $in: ids } }).toArray() },
+  { name: 'or', perId: true, fetch: (c, ids) => c.find({ $or: ids.map((id) => ({ _id: id })) }).toArray() },
   oneByOne(1, false),
-  oneByOne(4, false),
   oneByOne(16, false),
   oneByOne(16, true),
 ];
@@ -143,17 +148,45 @@ async function main() {
       console.log(`explain ${label.padEnd(22)} ${flags}  plan ${plan}`);
     }
 
+    if (args.includes('--writes')) {
+      // The read store's upsert: bulkWrites of 16 replaceOne({ _id }, …, upsert), on existing ids and on new ones.
+      for (const existing of [true, false]) {
+        const batch = existing ? sample(ids, 16).map((id, i) => ({ ...viewDocument(i), _id: id })) : Array.from({ length: 16 }, (_, i) => viewDocument(DOCS + i));
+        const t = performance.now();
+        await coll.bulkWrite(batch.map((d) => ({ replaceOne: { filter: { _id: d._id }, replacement: d, upsert: true } })), { ordered: true });
+        const ms = performance.now() - t;
+        console.log(`bulkWrite of 16 upserts (${existing ? 'existing' : 'new'} ids): ${ms.toFixed(0)} ms, ${(ms / 16).toFixed(0)} ms per upsert`);
+      }
+      const some = sample(ids, 16);
+      const t = performance.now();
+      for (const id of some) await coll.findOne({ _id: id });
+      console.log(`16 findOne({ _id }) one after the other: ${(performance.now() - t).toFixed(0)} ms`);
+      if (args.includes('--only-writes')) return;
+    }
+
     // Warm up (page cache, connection pool) before timing.
-    await FORMS[4]!.fetch(coll, sample(ids, 50));
     await FORMS[0]!.fetch(coll, sample(ids, 20));
 
-    console.log(`\nms per lookup of N random ids (median of ${REPS}; min–max)`);
+    console.log(`\nms per lookup of N random ids (median of up to ${REPS} runs; min–max, runs)`);
     console.log(`${'form'.padEnd(18)}${SIZES.map((n) => `N=${n}`.padStart(26)).join('')}`);
     for (const form of FORMS) {
       const cells: string[] = [];
+      // A per-id form's first estimate: one lookup of one id, times N.
+      let estimate = 0;
+      if (form.perId) {
+        const t = performance.now();
+        await form.fetch(coll, sample(ids, 1));
+        estimate = (performance.now() - t) * (SIZES[0] as number);
+      }
       for (const n of SIZES) {
+        if (estimate > CAP_MS) {
+          cells.push(`skipped (est. ${(estimate / 1000).toFixed(0)} s)`.padStart(26));
+          const following = SIZES[SIZES.indexOf(n) + 1];
+          if (form.perId && following) estimate = (estimate * following) / n;
+          continue;
+        }
         const times: number[] = [];
-        for (let r = 0; r < REPS; r++) {
+        while (times.length < REPS && times.reduce((a, b) => a + b, 0) < CAP_MS / 2) {
           const wanted = sample(ids, n);
           const t = performance.now();
           const got = await form.fetch(coll, wanted);
@@ -161,7 +194,9 @@ async function main() {
           const gotIds = new Set(got.map((d) => d._id));
           if (got.length !== n || wanted.some((id) => !gotIds.has(id))) throw new Error(`${form.name}: ${got.length} documents for ${n} ids`);
         }
-        cells.push(`${median(times).toFixed(0)} (${Math.min(...times).toFixed(0)}–${Math.max(...times).toFixed(0)})`.padStart(26));
+        cells.push(`${median(times).toFixed(0)} (${Math.min(...times).toFixed(0)}–${Math.max(...times).toFixed(0)}, ${times.length}×)`.padStart(26));
+        const next = SIZES[SIZES.indexOf(n) + 1];
+        estimate = next ? (form.perId ? (median(times) * next) / n : median(times)) : 0;
       }
       console.log(`${form.name.padEnd(18)}${cells.join('')}`);
     }

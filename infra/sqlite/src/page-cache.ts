@@ -7,12 +7,13 @@
  * are read once in order (the event log read by subscriptions and rebuilds, the audit log) or
  * few (keys, checkpoints) are served from the OS page cache as well; a larger cache pays where
  * writes touch pages all over a b-tree: the event writer (stream versions, unique ids) and the
- * read store (view documents upserted by id).
+ * read store (view documents upserted by id, whose ids are time-ordered uuid v7, so new ones land
+ * at the right edge of the tree).
  */
 export const PAGE_CACHE_KIB = {
   eventWriter: 16 * 1024,
   eventReader: 2 * 1024,
-  readStore: 16 * 1024,
+  readStore: 8 * 1024,
   keyStore: 2 * 1024,
   checkpoints: 512,
   auditLog: 1024,

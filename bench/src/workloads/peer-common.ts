@@ -6,7 +6,7 @@
  * configuration types widened from its PostgreSQL ones), otherwise unchanged.
  */
 import { join } from 'node:path';
-import type { EventToAppend } from '@crm/core';
+import { type EventStore, type EventToAppend, WrongExpectedVersion } from '@crm/core';
 import { customerStream } from '@crm/domain';
 import { v7 as uuidv7 } from 'uuid';
 import { startProfile } from '../profiler.ts';
@@ -15,6 +15,7 @@ import type { BenchOptions, Measurement } from '../workload.ts';
 import { eventFactory } from './event-payload.ts';
 import { type Distribution, seededRandom, streamChooser } from './stream-choice.ts';
 import { rssSampler } from './rss.ts';
+import { readAllPages } from './store-catch-up.ts';
 
 export interface PeerConfig {
   streams: number;
@@ -68,6 +69,33 @@ export class Conflict extends Error {
   constructor(readonly actual: number) {
     super('conflict');
   }
+}
+
+/** Our side on any store behind the EventStore port: the same calls whichever engine holds it. */
+export function ourSide(store: EventStore, close: () => Promise<void>): PeerSide & { name: 'ours' } {
+  return {
+    name: 'ours',
+    async append(streamId, events, expected) {
+      try {
+        return (await store.append(streamId, events, { expectedVersion: expected })).nextExpectedVersion;
+      } catch (error) {
+        if (error instanceof WrongExpectedVersion) throw new Conflict(error.actual);
+        throw error;
+      }
+    },
+    async readStream(streamId) {
+      return (await store.readStream(streamId)).length;
+    },
+    readAll: (pageSize) => readAllPages(store, pageSize),
+    close,
+  };
+}
+
+/** The "events per stream" projection both sides rebuild: a page's count per stream. */
+export function countsPerStream(page: ReadonlyArray<{ streamId: string }>): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const event of page) counts.set(event.streamId, (counts.get(event.streamId) ?? 0) + 1);
+  return counts;
 }
 
 export interface AppendFigures {

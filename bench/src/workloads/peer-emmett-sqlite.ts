@@ -30,12 +30,12 @@ import {
   SqlitePeerVersionConflict,
 } from '@crm/bench-emmett-sqlite';
 import type { EventStore } from '@crm/core';
-import { WrongExpectedVersion } from '@crm/core';
 import { openSqliteEventStore } from '@crm/sqlite';
 import Database from 'better-sqlite3';
 import { summarizeLatencies } from '../stats.ts';
 import type { Measurement, Workload } from '../workload.ts';
-import { Conflict, fill, peerConfig, peerProfileFile, peerRecorder, type PeerSide, ratio, readStreams, runAppend, timed } from './peer-common.ts';
+import { Conflict, countsPerStream, fill, ourSide, peerConfig, peerProfileFile, peerRecorder, type PeerSide, ratio, readStreams, runAppend, timed } from './peer-common.ts';
+import { forEachPage } from './store-catch-up.ts';
 
 type SideName = 'ours' | 'emmett store' | 'emmett connection';
 
@@ -59,33 +59,7 @@ function freshDir(): { dir: string; remove(): void } {
 function openOurs(path: string): Side & { store: EventStore; path: string } {
   // durable (the default): journal_mode WAL, synchronous FULL, group commit on a writer thread.
   const store = openSqliteEventStore({ path });
-  return {
-    name: 'ours',
-    store,
-    path,
-    async append(streamId, events, expected) {
-      try {
-        return (await store.append(streamId, events, { expectedVersion: expected })).nextExpectedVersion;
-      } catch (error) {
-        if (error instanceof WrongExpectedVersion) throw new Conflict(error.actual);
-        throw error;
-      }
-    },
-    async readStream(streamId) {
-      return (await store.readStream(streamId)).length;
-    },
-    async readAll(pageSize) {
-      let after = 0;
-      let read = 0;
-      for (;;) {
-        const page = await store.readAll({ after, limit: pageSize });
-        read += page.length;
-        if (page.length < pageSize) return read;
-        after = page[page.length - 1]!.globalPosition;
-      }
-    },
-    close: () => store.close(),
-  };
+  return { ...ourSide(store, () => store.close()), store, path };
 }
 
 async function openEmmett(path: string, name: Extract<SideName, `emmett ${string}`>, mode: EmmettSqliteMode): Promise<Side & { peer: EmmettSqlitePeer }> {
@@ -131,16 +105,7 @@ async function ourRebuild(store: EventStore, path: string, pageSize: number): Pr
       for (const [stream, count] of counts) upsert.run(stream, count);
       checkpoint.run(position);
     });
-    let after = 0;
-    for (;;) {
-      const page = await store.readAll({ after, limit: pageSize });
-      if (page.length === 0) break;
-      const counts = new Map<string, number>();
-      for (const event of page) counts.set(event.streamId, (counts.get(event.streamId) ?? 0) + 1);
-      after = page[page.length - 1]!.globalPosition;
-      commitPage(counts, after);
-      if (page.length < pageSize) break;
-    }
+    await forEachPage(store, pageSize, (page, after) => commitPage(countsPerStream(page), after));
     const row = db.prepare('SELECT count(*) AS documents, coalesce(sum(count), 0) AS counted FROM stream_counts').get() as { documents: number; counted: number };
     return { documents: row.documents, counted: row.counted };
   } finally {

@@ -16,12 +16,12 @@
  */
 import { type EmmettPeer, EMMETT_VERSION, openEmmettPostgres, PeerVersionConflict } from '@crm/bench-emmett';
 import type { EventStore } from '@crm/core';
-import { WrongExpectedVersion } from '@crm/core';
 import { openPostgresEventStore } from '@crm/postgres';
 import pg from 'pg';
 import { summarizeLatencies } from '../stats.ts';
 import type { BenchOptions, Workload } from '../workload.ts';
-import { Conflict, fill, type PeerConfig, peerConfig, peerProfileFile, peerRecorder, type PeerSide, ratio, readStreams, runAppend, timed } from './peer-common.ts';
+import { Conflict, countsPerStream, fill, ourSide, type PeerConfig, peerConfig, peerProfileFile, peerRecorder, type PeerSide, ratio, readStreams, runAppend, timed } from './peer-common.ts';
+import { forEachPage } from './store-catch-up.ts';
 import { dropSchema, freshSchema, redactUrl, serverSettings } from './pg.ts';
 import { pgStoreAppendConfig, runRawScenario } from './pg-store-append.ts';
 
@@ -48,39 +48,14 @@ async function openOurs(url: string, poolSize: number): Promise<Side & { store: 
   const schema = freshSchema('peer');
   const store = openPostgresEventStore({ connectionString: url, schema, poolSize });
   await store.ready;
-  return {
-    name: 'ours',
-    store,
-    schema,
-    async append(streamId, events, expected) {
-      try {
-        return (await store.append(streamId, events, { expectedVersion: expected })).nextExpectedVersion;
-      } catch (error) {
-        if (error instanceof WrongExpectedVersion) throw new Conflict(error.actual);
-        throw error;
-      }
-    },
-    async readStream(streamId) {
-      return (await store.readStream(streamId)).length;
-    },
-    async readAll(pageSize) {
-      let after = 0;
-      let read = 0;
-      for (;;) {
-        const page = await store.readAll({ after, limit: pageSize });
-        read += page.length;
-        if (page.length < pageSize) return read;
-        after = page[page.length - 1]!.globalPosition;
-      }
-    },
-    async close() {
-      try {
-        await store.close();
-      } finally {
-        await dropSchema(url, schema);
-      }
-    },
+  const close = async () => {
+    try {
+      await store.close();
+    } finally {
+      await dropSchema(url, schema);
+    }
   };
+  return { ...ourSide(store, close), store, schema };
 }
 
 async function openEmmett(url: string, poolSize: number): Promise<Side & { peer: EmmettPeer }> {
@@ -122,13 +97,8 @@ async function ourRebuild(url: string, store: EventStore, schema: string, pageSi
        CREATE TABLE IF NOT EXISTS "${schema}".stream_counts_checkpoint (id int PRIMARY KEY, position bigint NOT NULL);
        TRUNCATE ${table}; DELETE FROM "${schema}".stream_counts_checkpoint`,
     );
-    let after = 0;
-    for (;;) {
-      const page = await store.readAll({ after, limit: pageSize });
-      if (page.length === 0) break;
-      const counts = new Map<string, number>();
-      for (const event of page) counts.set(event.streamId, (counts.get(event.streamId) ?? 0) + 1);
-      after = page[page.length - 1]!.globalPosition;
+    await forEachPage(store, pageSize, async (page, after) => {
+      const counts = countsPerStream(page);
       await client.query('BEGIN');
       await client.query(
         `INSERT INTO ${table} (stream_id, count) SELECT * FROM unnest($1::text[], $2::bigint[])
@@ -140,8 +110,7 @@ async function ourRebuild(url: string, store: EventStore, schema: string, pageSi
         [after],
       );
       await client.query('COMMIT');
-      if (page.length < pageSize) break;
-    }
+    });
     const { rows } = await client.query<{ documents: string; counted: string }>(`SELECT count(*) AS documents, coalesce(sum(count), 0) AS counted FROM ${table}`);
     return { documents: Number(rows[0]!.documents), counted: Number(rows[0]!.counted) };
   } finally {

@@ -14,13 +14,25 @@ export const CATCH_UP_PAGE_SIZE = 1000;
  * how many events were read.
  */
 export async function readAllPages(store: EventStore, pageSize: number, each?: (event: RecordedEvent) => Promise<unknown>): Promise<number> {
-  let after = 0;
   let read = 0;
-  for (;;) {
-    const page = await store.readAll({ after, limit: pageSize });
+  await forEachPage(store, pageSize, async (page) => {
     if (each) for (const event of page) await each(event);
     read += page.length;
-    if (page.length < pageSize) return read;
+  });
+  return read;
+}
+
+/**
+ * Reads the whole log in global order, `pageSize` events at a time, handing each page and the
+ * position it ends at to `handle` (awaited) before the next page is read; stops after a short page.
+ */
+export async function forEachPage(store: EventStore, pageSize: number, handle: (page: RecordedEvent[], position: number) => unknown): Promise<void> {
+  let after = 0;
+  for (;;) {
+    const page = await store.readAll({ after, limit: pageSize });
+    if (page.length === 0) return;
     after = page[page.length - 1]!.globalPosition;
+    await handle(page, after);
+    if (page.length < pageSize) return;
   }
 }
